@@ -1,0 +1,84 @@
+"""The `backmice` command: thin commands over the library.
+
+Exit codes: 0 done; 1 internal error (reported without a traceback); 2 invalid
+input or usage; 3 a batch in which at least one line was invalid.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from backmice.cli import assess, interview, knowledge
+from backmice.errors import BackmiceError, InvalidInput, KnowledgeBaseError
+
+__all__ = ["EXIT_BATCH_INVALID", "EXIT_INTERNAL", "EXIT_INVALID", "app", "main"]
+
+EXIT_INTERNAL = 1
+EXIT_INVALID = 2
+EXIT_BATCH_INVALID = 3
+
+app = typer.Typer(
+    name="backmice",
+    help=(
+        "Decision support for back mice (episacral lipoma) and the low-back lumps and "
+        "focal pains they are confused with. It supports, and does not replace, a "
+        "clinician's judgement."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("assess")(assess.assess_command)
+app.command("interview")(interview.interview_command)
+app.add_typer(knowledge.app, name="knowledge")
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        from backmice import __version__
+        from backmice.knowledge import default_knowledge
+
+        typer.echo(f"backmice {__version__}, knowledge base {default_knowledge().version}")
+        raise typer.Exit(0)
+
+
+def main() -> None:
+    """Console entry point: run the app, turning every error into a message and a code."""
+    try:
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        sys.exit(EXIT_INTERNAL)
+    except InvalidInput as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        sys.exit(EXIT_INVALID)
+    except KnowledgeBaseError as exc:
+        typer.echo(f"knowledge base error: {exc}", err=True)
+        sys.exit(EXIT_INTERNAL)
+    except BackmiceError as exc:
+        typer.echo(str(exc), err=True)
+        sys.exit(EXIT_INVALID)
+    except Exception as exc:  # click's own usage errors and anything unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("BACKMICE_DEBUG"):
+            raise
+        typer.echo(
+            f"internal error ({type(exc).__name__}); nothing was written. "
+            "Set BACKMICE_DEBUG=1 to see the details.",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)

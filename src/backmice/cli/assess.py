@@ -1,0 +1,102 @@
+"""`backmice assess`: one case to a result, or a JSONL batch to JSONL results."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from backmice.cli.io import lines, parse_json, read_source, stdout_bytes
+from backmice.cli.render import console, render_result
+from backmice.engine import Engine
+from backmice.errors import InvalidCase, InvalidInput
+
+__all__ = ["assess_command"]
+
+
+class Format(StrEnum):
+    json = "json"
+    text = "text"
+
+
+def assess_command(
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE|-",
+            help="A JSON case (backmice.assessment/1); '-' reads standard input.",
+        ),
+    ] = "-",
+    batch: Annotated[
+        bool, typer.Option("--batch", help="FILE is JSONL: one case per line, one result per line.")
+    ] = False,
+    output: Annotated[
+        Format, typer.Option("--format", help="json (default) or text.")
+    ] = Format.json,
+) -> None:
+    """Assess a case: ranked differential with evidence, red flags, triage and next steps."""
+    engine = Engine()
+    data = read_source(file)
+    if batch:
+        invalid = _run_batch(engine, data)
+        raise typer.Exit(3 if invalid else 0)
+    result = engine.assess(parse_json(data))
+    if output is Format.text:
+        render_result(console(), result)
+    else:
+        stdout_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def _documents(data: bytes, failures: dict[int, InvalidInput]) -> Iterator[object]:
+    for number, line in enumerate(lines(data), start=1):
+        try:
+            yield parse_json(line, where=f"line {number}")
+        except InvalidInput as exc:
+            failures[number - 1] = exc
+            yield None  # placeholder: keeps the output aligned with the input
+
+
+def _run_batch(engine: Engine, data: bytes) -> int:
+    """Write one line per input line; return how many lines were invalid."""
+    failures: dict[int, InvalidInput] = {}
+    docs = list(_documents(data, failures))
+    invalid = 0
+    write = sys.stdout.buffer.write
+    with _progress(len(docs)) as advance:
+        for position, outcome in enumerate(engine.assess_many(docs)):
+            error = failures.get(position) or (
+                outcome if isinstance(outcome, InvalidCase) else None
+            )
+            if error is None:
+                write(orjson.dumps(outcome) + b"\n")
+            else:
+                invalid += 1
+                doc = docs[position]
+                case_id = doc.get("id") if isinstance(doc, dict) else None
+                line = {
+                    "id": case_id if isinstance(case_id, str) else None,
+                    "errors": [p.to_dict() for p in error.problems],
+                }
+                write(orjson.dumps(line) + b"\n")
+            advance()
+    sys.stdout.flush()
+    return invalid
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on standard error when it is a terminal; silent when piped."""
+    err = Console(stderr=True)
+    if not err.is_terminal or total < 1000:
+        yield lambda: None
+        return
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("assessing", total=total)
+        yield lambda: progress.advance(task)
