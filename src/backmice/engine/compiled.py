@@ -71,7 +71,9 @@ class CompiledModel:
             for c, dist in enumerate(kb.likelihoods[finding.id]):
                 for j in range(len(finding.states)):
                     likelihood[offsets[i] + j, c] = dist.p[j]
-                    provenance[offsets[i] + j].append(RowProvenance(dist.basis, dist.sources))
+                    provenance[offsets[i] + j].append(
+                        RowProvenance(dist.state_basis[j], dist.sources)
+                    )
         self.likelihood: FloatArray = likelihood
         self.log_likelihood: FloatArray = np.log(likelihood)
         self.provenance = provenance
@@ -83,7 +85,7 @@ class CompiledModel:
         self.samples = samples
         self.sample_log_likelihood, self.sample_log_prior = self._sample(samples)
 
-    def _sample(self, k: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    def _sample(self, k: int) -> tuple[FloatArray, FloatArray]:
         """Draw `k` knowledge bases from the stated ranges (deterministic per version)."""
         kb = self.kb
         rng = np.random.default_rng(zlib.crc32(kb.version.encode("utf-8")))
@@ -116,7 +118,7 @@ class CompiledModel:
             priors[:, s, :] = np.log(draws)
         # (rows, k * conditions), ready for one matrix product per batch
         flat = table.transpose(1, 0, 2).reshape(self.n_rows, k * n_conditions)
-        return flat.astype(np.float32), priors.astype(np.float32)
+        return np.ascontiguousarray(flat), priors
 
 
 def _triangular(

@@ -90,11 +90,11 @@ def _likelihood_ratios(model: CompiledModel, rows: IntArray, joint: FloatArray) 
 def _intervals(model: CompiledModel, rows: IntArray, settings: IntArray) -> FloatArray:
     n_cases = rows.shape[0]
     k, n_conditions = model.samples, len(model.condition_ids)
-    onehot = np.zeros((n_cases, model.n_rows), dtype=np.float32)
+    onehot = np.zeros((n_cases, model.n_rows))
     np.put_along_axis(onehot, rows, 1.0, axis=1)
     onehot[:, 0] = 0.0
     logits = (onehot @ model.sample_log_likelihood).reshape(n_cases, k, n_conditions)
     logits += model.sample_log_prior.transpose(1, 0, 2)[settings]
-    probs = _softmax(logits.astype(np.float64))
+    probs = _softmax(logits)
     pct = np.percentile(probs, [5.0, 95.0], axis=1)  # (2, N, C)
     return np.ascontiguousarray(np.moveaxis(pct, 0, -1))

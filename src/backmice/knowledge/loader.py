@@ -181,6 +181,7 @@ def _provenance(
 
 _CELL_KEYS = ("p", "range", "basis")
 _CELL_OPTIONAL = ("sources", "note")
+_DISTRIBUTION_OPTIONAL = (*_CELL_OPTIONAL, "read_states")
 
 
 def _cell(obj: Any, where: str, references: Mapping[str, Reference]) -> Cell:
@@ -194,8 +195,9 @@ def _cell(obj: Any, where: str, references: Mapping[str, Reference]) -> Cell:
 def _distribution(
     obj: Any, finding: Finding, where: str, references: Mapping[str, Reference]
 ) -> Distribution:
-    raw = _mapping(obj, where, _CELL_KEYS, _CELL_OPTIONAL)
+    raw = _mapping(obj, where, _CELL_KEYS, _DISTRIBUTION_OPTIONAL)
     basis, sources, note = _provenance(raw, where, references)
+    read = _read_states(raw, finding, basis, where)
     if finding.type == "boolean":
         p = _probability(raw["p"], f"{where}.p")
         low, high = _range(raw["range"], p, f"{where}.range")
@@ -207,6 +209,7 @@ def _distribution(
             basis=basis,
             sources=sources,
             note=note,
+            state_basis=(basis, basis),
         )
     probs = _mapping(raw["p"], f"{where}.p", finding.states)
     ranges = _mapping(raw["range"], f"{where}.range", finding.states)
@@ -224,7 +227,28 @@ def _distribution(
         basis=basis,
         sources=sources,
         note=note,
+        state_basis=tuple("published" if s in read else "estimate" for s in finding.states),
     )
+
+
+def _read_states(raw: dict[str, Any], finding: Finding, basis: str, where: str) -> frozenset[str]:
+    """The states whose probability was read from a source (all, for a published cell
+    without `read_states`; none for an estimate)."""
+    if "read_states" not in raw:
+        return frozenset(finding.states) if basis == "published" else frozenset()
+    if basis != "published" or finding.type == "boolean":
+        raise KnowledgeBaseError(
+            f"{where}.read_states: only a published cell of a multi-state finding has read states"
+        )
+    states = [_text(s, f"{where}.read_states") for s in _list(raw["read_states"], where)]
+    for state in states:
+        if state not in finding.states:
+            raise KnowledgeBaseError(
+                f"{where}.read_states: {state!r} is not one of {', '.join(finding.states)}"
+            )
+    if not states:
+        raise KnowledgeBaseError(f"{where}.read_states: name at least one state")
+    return frozenset(states)
 
 
 # --- the files ------------------------------------------------------------------------

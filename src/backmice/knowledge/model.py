@@ -95,7 +95,12 @@ class Cell:
 
 @dataclass(frozen=True, slots=True)
 class Distribution:
-    """P(finding state | one condition): one probability per state, with provenance."""
+    """P(finding state | one condition): one probability per state, with provenance.
+
+    `state_basis` says, state by state, whether that probability was read from a
+    source: a published cell may have read only some states (e.g. P(size >= 5 cm))
+    and estimated how the rest splits.
+    """
 
     states: tuple[str, ...]
     p: tuple[float, ...]
@@ -104,6 +109,7 @@ class Distribution:
     basis: Basis
     sources: tuple[str, ...]
     note: str
+    state_basis: tuple[Basis, ...]
 
 
 @dataclass(frozen=True, slots=True)

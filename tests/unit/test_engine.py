@@ -1,0 +1,351 @@
+"""The engine: posterior, explanations, intervals, red flags, triage and next steps."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from backmice.engine import Engine
+from backmice.engine.contract import DISCLAIMER, PLAIN_DISCLAIMER, input_schema, result_schema
+from backmice.engine.safety import urgency
+from backmice.engine.synthetic import generate_cases
+from backmice.engine.validation import LUMP_DESCRIPTORS, PAIN_DESCRIPTORS
+from backmice.errors import InvalidCase
+from backmice.knowledge import KnowledgeBase
+from tests.conftest import SPEC_EXAMPLE
+from tests.strategies import cases, value_strategy
+
+_result_validator = Draft202012Validator(result_schema())
+
+
+def probabilities(result: dict[str, Any]) -> dict[str, float]:
+    return {e["condition"]: e["probability"] for e in result["differential"]}
+
+
+def odds(p: float) -> float:
+    return p / (1.0 - p) if p < 1.0 else math.inf
+
+
+def test_the_spec_example_gives_a_valid_result(engine: Engine) -> None:
+    result = engine.assess(copy.deepcopy(SPEC_EXAMPLE))
+    errors = list(_result_validator.iter_errors(result))
+    assert not errors, errors
+    assert result["knowledge_version"] == engine.kb.version
+    assert [e["condition"] for e in result["differential"]][0] == "episacral_lipoma"
+
+
+def test_the_posterior_matches_bayes_rule_computed_by_hand(
+    kb: KnowledgeBase, engine: Engine
+) -> None:
+    # Independent of the compiled arrays: prior x product of P(state | condition), read
+    # straight from the knowledge base's cells, then normalised.
+    doc = {
+        "setting": "pain_clinic",
+        "age": 50,
+        "findings": {"tender": True, "consistency": "firm", "size_cm": 6.0},
+    }
+    states = {
+        "tender": "true",
+        "consistency": "firm",
+        "size_cm": "5cm_or_more",
+        "lump_present": "true",
+        "age": "45_to_64",
+    }
+    weights = []
+    for c, cell in enumerate(kb.priors["pain_clinic"]):
+        w = cell.p
+        for fid, state in states.items():
+            dist = kb.likelihoods[fid][c]
+            w *= dist.p[dist.states.index(state)]
+        weights.append(w)
+    total = sum(weights)
+    got = probabilities(engine.assess(doc))
+    for condition, w in zip(kb.conditions, weights, strict=True):
+        assert got[condition.id] == pytest.approx(w / total, abs=1e-12)
+
+
+def test_an_absent_finding_contributes_nothing(engine: Engine) -> None:
+    with_unknown = engine.assess({"findings": {"tender": True}})
+    assert probabilities(with_unknown) == probabilities(
+        engine.assess({"findings": {"tender": True}})
+    )
+    prior_only = probabilities(engine.assess({}))
+    assert probabilities(engine.assess({"findings": {}})) == prior_only
+
+
+def test_same_input_and_knowledge_give_the_same_result(engine: Engine, kb: KnowledgeBase) -> None:
+    first = engine.assess(copy.deepcopy(SPEC_EXAMPLE))
+    again = Engine(kb).assess(copy.deepcopy(SPEC_EXAMPLE))
+    assert first == again
+
+
+def test_pressure_reproducing_pain_raises_back_mouse(engine: Engine) -> None:
+    base = {"findings": {"lump_present": True, "location": "posterior_iliac_crest", "tender": True}}
+    more = copy.deepcopy(base)
+    more["findings"]["pressure_reproduces_pain"] = True
+    assert (
+        probabilities(engine.assess(more))["episacral_lipoma"]
+        > probabilities(engine.assess(base))["episacral_lipoma"]
+    )
+
+
+def test_evidence_is_sorted_strongest_first_and_labels_its_basis(
+    engine: Engine, kb: KnowledgeBase
+) -> None:
+    result = engine.assess(copy.deepcopy(SPEC_EXAMPLE))
+    for entry in result["differential"]:
+        strengths = [abs(math.log(e["likelihood_ratio"])) for e in entry["evidence"]]
+        assert strengths == sorted(strengths, reverse=True)
+        c = [x.id for x in kb.conditions].index(entry["condition"])
+        for item in entry["evidence"]:
+            finding = kb.finding(item["finding"])
+            dist = kb.likelihoods[finding.id][c]
+            state = dist.states.index(finding.state_of(item["value"]))
+            assert item["basis"] == dist.state_basis[state]
+            assert item["sources"] == list(dist.sources)
+
+
+def test_an_estimated_state_of_a_published_cell_is_labelled_estimate(engine: Engine) -> None:
+    # P(size >= 5 cm | sarcoma) is read (76%); how the smaller sizes split is estimated.
+    def basis_for_sarcoma(size: float) -> str:
+        result = engine.assess({"findings": {"size_cm": size}})
+        [entry] = [e for e in result["differential"] if e["condition"] == "soft_tissue_sarcoma"]
+        [item] = [e for e in entry["evidence"] if e["finding"] == "size_cm"]
+        return str(item["basis"])
+
+    assert basis_for_sarcoma(7.0) == "published"
+    assert basis_for_sarcoma(1.5) == "estimate"
+
+
+def test_the_likelihood_ratio_is_exactly_the_change_in_odds(engine: Engine) -> None:
+    before = {"findings": {"lump_present": True, "tender": True}}
+    after = {"findings": {"lump_present": True, "tender": True, "mobile": True}}
+    p0, result = probabilities(engine.assess(before)), engine.assess(after)
+    p1 = probabilities(result)
+    for entry in result["differential"]:
+        [item] = [e for e in entry["evidence"] if e["finding"] == "mobile"] or [None]
+        ratio = item["likelihood_ratio"] if item else None
+        c = entry["condition"]
+        if ratio is not None:
+            assert odds(p1[c]) == pytest.approx(odds(p0[c]) * ratio, rel=1e-9)
+
+
+def test_intervals_hold_the_probability_and_stay_in_0_1(engine: Engine) -> None:
+    result = engine.assess(copy.deepcopy(SPEC_EXAMPLE))
+    for entry in result["differential"]:
+        low, high = entry["interval"]
+        assert 0.0 <= low <= entry["probability"] <= high <= 1.0
+    top = result["differential"][0]
+    assert top["interval"][1] - top["interval"][0] > 0.0  # the ranges do spread it
+
+
+def test_every_output_carries_the_disclaimer(engine: Engine) -> None:
+    assert engine.assess({})["disclaimer"] == DISCLAIMER
+    assert engine.assess({"setting": "self_check"})["disclaimer"] == PLAIN_DISCLAIMER
+    assert "does not replace" in DISCLAIMER and "does not replace" in PLAIN_DISCLAIMER
+
+
+def test_invalid_input_raises_and_produces_no_result(engine: Engine) -> None:
+    with pytest.raises(InvalidCase, match=r"findings\.size_cm: -3 is not > 0"):
+        engine.assess({"findings": {"size_cm": -3}})
+
+
+# --- red flags and triage ---------------------------------------------------------
+
+
+def test_a_red_flag_is_never_suppressed_by_a_confident_benign_differential(engine: Engine) -> None:
+    doc = copy.deepcopy(SPEC_EXAMPLE)
+    doc["findings"]["saddle_anaesthesia"] = True  # type: ignore[index]
+    result = engine.assess(doc)
+    assert result["differential"][0]["condition"] == "episacral_lipoma"
+    assert result["differential"][0]["probability"] > 0.5
+    assert [f["id"] for f in result["red_flags"]] == ["cauda_equina"]
+    assert result["triage"] == "emergency"
+    assert result["next_steps"][0]["id"] == "emergency_department"
+
+
+@pytest.mark.parametrize(
+    ("findings", "rule", "level"),
+    [
+        ({"bladder_bowel_dysfunction": True}, "cauda_equina", "emergency"),
+        ({"systemically_unwell": True}, "sepsis", "emergency"),
+        ({"fever": True, "erythema_warmth": True, "lump_present": True}, "sepsis", "emergency"),
+        ({"pain_present": True, "iv_drug_use": True}, "spinal_infection", "urgent"),
+        (
+            {"pain_present": True, "fever": True, "neuro_deficit": True},
+            "spinal_infection_with_neurology",
+            "emergency",
+        ),
+        ({"erythema_warmth": True, "drainage": True}, "abscess", "urgent"),
+        ({"size_cm": 6.0}, "possible_sarcoma", "soon"),
+        ({"lump_present": True, "growing": True}, "possible_sarcoma", "soon"),
+        ({"deep_to_fascia": True}, "possible_sarcoma", "soon"),
+        ({"consistency": "hard"}, "possible_sarcoma", "soon"),
+        ({"recurred_after_excision": True}, "possible_sarcoma", "soon"),
+        ({"cancer_history": True}, "possible_malignancy", "soon"),
+        ({"weight_loss": True}, "possible_malignancy", "soon"),
+        ({"night_pain": True}, "possible_malignancy", "soon"),
+        ({"progressive_weakness": True}, "progressive_neurological_deficit", "urgent"),
+        (
+            {"lump_present": True, "reducible": False, "tender": True, "location": "flank"},
+            "irreducible_hernia",
+            "urgent",
+        ),
+    ],
+)
+def test_each_red_flag_rule_fires_and_sets_at_least_its_level(
+    engine: Engine, findings: dict[str, Any], rule: str, level: str
+) -> None:
+    result = engine.assess({"findings": findings})
+    assert rule in [f["id"] for f in result["red_flags"]]
+    assert urgency(result["triage"]) <= urgency(level)
+
+
+def test_a_fracture_flag_needs_trauma_and_age_or_steroids(engine: Engine) -> None:
+    old = engine.assess({"age": 78, "findings": {"trauma": True}})
+    young = engine.assess({"age": 30, "findings": {"trauma": True}})
+    assert "possible_fracture" in [f["id"] for f in old["red_flags"]]
+    assert "possible_fracture" not in [f["id"] for f in young["red_flags"]]
+
+
+def test_no_red_flag_fires_on_an_empty_case(engine: Engine) -> None:
+    assert engine.assess({})["red_flags"] == []
+
+
+def test_a_rule_names_the_findings_that_fired_it(engine: Engine) -> None:
+    result = engine.assess(
+        {"findings": {"erythema_warmth": True, "drainage": True, "tender": True}}
+    )
+    [flag] = [f for f in result["red_flags"] if f["id"] == "abscess"]
+    assert flag["findings"] == ["erythema_warmth", "drainage"]
+
+
+def test_self_check_results_use_plain_next_steps(engine: Engine, kb: KnowledgeBase) -> None:
+    result = engine.assess(
+        {"setting": "self_check", "findings": {"bladder_bowel_dysfunction": True}}
+    )
+    step = result["next_steps"][0]
+    assert step["text"] == kb.next_steps[step["id"]].plain
+
+
+# --- properties --------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases)
+def test_any_valid_case_gives_probabilities_that_sum_to_one(doc: dict[str, Any]) -> None:
+    result = _engine().assess(doc)
+    probs = [e["probability"] for e in result["differential"]]
+    assert all(0.0 <= p <= 1.0 for p in probs)
+    assert sum(probs) == pytest.approx(1.0, abs=1e-9)
+    assert probs == sorted(probs, reverse=True)
+    assert not list(_result_validator.iter_errors(result))
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases, st.data())
+def test_a_finding_with_lr_above_one_never_lowers_that_conditions_odds(
+    doc: dict[str, Any], data: st.DataObject
+) -> None:
+    engine = _engine()
+    unasked = sorted(
+        engine.reader.finding_ids - set(doc["findings"]) - {"lump_present", "pain_present"}
+    )
+    assume(unasked)
+    name = data.draw(st.sampled_from(unasked))
+    value = data.draw(value_strategy(input_schema()["properties"]["findings"]["properties"][name]))
+    after = copy.deepcopy(doc)
+    after["findings"][name] = value
+    # a lump or pain descriptor also implies its gate: make the gate explicit before,
+    # so that the two cases differ by this one finding only
+    for gate, descriptors in (
+        ("lump_present", LUMP_DESCRIPTORS),
+        ("pain_present", PAIN_DESCRIPTORS),
+    ):
+        if name in descriptors:
+            assume(doc["findings"].get(gate) is not False)
+            doc = copy.deepcopy(doc)
+            doc["findings"][gate] = True
+    try:
+        result_after = engine.assess(after)
+    except InvalidCase:
+        assume(False)
+    before = probabilities(engine.assess(doc))
+    for entry in result_after["differential"]:
+        c = entry["condition"]
+        ratios = [e["likelihood_ratio"] for e in entry["evidence"] if e["finding"] == name]
+        if ratios and ratios[0] > 1.0 and before[c] < 1.0 and entry["probability"] < 1.0:
+            assert odds(entry["probability"]) >= odds(before[c]) * (1 - 1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cases,
+    st.sampled_from(
+        [
+            "bladder_bowel_dysfunction",
+            "saddle_anaesthesia",
+            "systemically_unwell",
+            "progressive_weakness",
+            "night_pain",
+            "cancer_history",
+        ]
+    ),
+)
+def test_a_red_flag_finding_always_yields_at_least_its_triage_level(
+    doc: dict[str, Any], flag: str
+) -> None:
+    engine = _engine()
+    doc = copy.deepcopy(doc)
+    doc["findings"][flag] = True
+    result = engine.assess(doc)
+    fired = {f["id"]: f["severity"] for f in result["red_flags"]}
+    assert fired, "a red-flag finding was given but no rule fired"
+    for severity in fired.values():
+        assert urgency(result["triage"]) <= urgency(severity)
+
+
+_ENGINE: list[Engine] = []
+
+
+def _engine() -> Engine:
+    if not _ENGINE:
+        _ENGINE.append(Engine())
+    return _ENGINE[0]
+
+
+# --- batch --------------------------------------------------------------------------
+
+
+def test_the_batch_path_gives_the_same_numbers_as_one_case_at_a_time(
+    kb: KnowledgeBase, engine: Engine
+) -> None:
+    docs = generate_cases(kb, 600, seed=7)
+    for d in docs:
+        d.pop("_condition")
+    batch = list(engine.assess_many(docs))
+    for doc, together in zip(docs, batch, strict=True):
+        alone = engine.assess(doc)
+        assert isinstance(together, dict)
+        assert together["id"] == alone["id"]
+        for a, b in zip(alone["differential"], together["differential"], strict=True):
+            assert a["condition"] == b["condition"]
+            assert a["probability"] == pytest.approx(b["probability"], abs=1e-12)
+            np.testing.assert_allclose(a["interval"], b["interval"], atol=1e-12)
+        assert alone["triage"] == together["triage"]
+        assert alone["red_flags"] == together["red_flags"]
+
+
+def test_the_batch_path_keeps_invalid_cases_in_their_place(engine: Engine) -> None:
+    docs = [{"id": "a"}, {"id": "b", "findings": {"size_cm": -1}}, {"id": "c"}]
+    out = list(engine.assess_many(docs))
+    assert isinstance(out[0], dict) and out[0]["id"] == "a"
+    assert isinstance(out[1], InvalidCase)
+    assert isinstance(out[2], dict) and out[2]["id"] == "c"
