@@ -38,7 +38,7 @@ def test_the_spec_example_gives_a_valid_result(engine: Engine) -> None:
     errors = list(_result_validator.iter_errors(result))
     assert not errors, errors
     assert result["knowledge_version"] == engine.kb.version
-    assert [e["condition"] for e in result["differential"]][0] == "episacral_lipoma"
+    assert result["differential"][0]["condition"] == "episacral_lipoma"
 
 
 def test_the_posterior_matches_bayes_rule_computed_by_hand(

@@ -49,15 +49,14 @@ def _root(
 
 
 def main() -> None:
-    """Console entry point: run the app, turning every error into a message and a code."""
+    """Console entry point: run the app, turning every error into a message and a code.
+
+    Click handles its own usage errors (exit 2); everything backmice raises is turned
+    into one line per problem here, and anything unexpected into a short message
+    without a traceback.
+    """
     try:
-        code = app(standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else 0)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        typer.echo("Aborted.", err=True)
-        sys.exit(EXIT_INTERNAL)
+        app()
     except InvalidInput as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
@@ -68,12 +67,7 @@ def main() -> None:
     except BackmiceError as exc:
         typer.echo(str(exc), err=True)
         sys.exit(EXIT_INVALID)
-    except Exception as exc:  # click's own usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:
         if os.environ.get("BACKMICE_DEBUG"):
             raise
         typer.echo(

@@ -43,7 +43,8 @@ def conditions() -> None:
     """The 15 conditions with codes and the triage level each implies."""
     kb = default_knowledge()
     table = Table(title=f"Conditions (knowledge base {kb.version})")
-    for col in ("id", "name", "ICD-10-CM", "SNOMED CT", "triage when likely"):
+    table.add_column("id", no_wrap=True)
+    for col in ("name", "ICD-10-CM", "SNOMED CT", "triage when likely"):
         table.add_column(col)
     for c in kb.conditions:
         table.add_row(
@@ -61,7 +62,8 @@ def findings() -> None:
     """Every finding the assessment format accepts, with its states or bins."""
     kb = default_knowledge()
     table = Table(title=f"Findings (knowledge base {kb.version})")
-    for col in ("id", "type", "states / bins", "question"):
+    table.add_column("id", no_wrap=True)
+    for col in ("type", "states / bins", "question"):
         table.add_column(col)
     for f in kb.findings:
         table.add_row(f.id, f.type, ", ".join(f.states), f.question)
@@ -73,7 +75,8 @@ def rules() -> None:
     """The red-flag rules: severity, findings used, message and guideline sources."""
     kb = default_knowledge()
     table = Table(title=f"Red-flag rules (knowledge base {kb.version})", show_lines=True)
-    for col in ("id", "severity", "findings", "message", "sources"):
+    table.add_column("id", no_wrap=True)
+    for col in ("severity", "findings", "message", "sources"):
         table.add_column(col)
     for r in kb.red_flags:
         table.add_row(r.id, r.severity, ", ".join(r.findings), r.message, ", ".join(r.sources))

@@ -8,6 +8,10 @@ Each unasked finding is scored by
 * its **safety value**: the chance, under the model, that the answer fires a red-flag
   rule that has not fired yet, weighted by that rule's urgency (`SAFETY_WEIGHT`).
 
+The sum is divided by the cost of asking (`COST`): a test result (an injection
+test, an ultrasound) needs a procedure, so it is worth asking about only when it
+would settle more than history and examination can.
+
 The interview is *firm* when the most likely condition reaches `FIRM_PROBABILITY`
 and no remaining question is worth `MIN_VALUE` bits. It never stops as firm before
 the screening questions have been asked: every finding that on its own can fire an
@@ -29,6 +33,7 @@ from backmice.engine.validation import LUMP_DESCRIPTORS, PAIN_DESCRIPTORS
 from backmice.knowledge.model import AnyOf, Finding, FindingIs, Value
 
 __all__ = [
+    "COST",
     "FIRM_PROBABILITY",
     "MIN_VALUE",
     "SAFETY_WEIGHT",
@@ -40,6 +45,7 @@ __all__ = [
 FIRM_PROBABILITY = 0.85
 MIN_VALUE = 0.03
 SAFETY_WEIGHT = {"emergency": 1.0, "urgent": 0.6, "soon": 0.3, "routine": 0.0, "self_care": 0.0}
+COST = {"history": 1.0, "examination": 1.0, "test": 3.0}
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -53,11 +59,12 @@ class Question:
     information_gain: float
     safety_value: float
     screening: bool
+    cost: float = 1.0
 
     @property
     def value(self) -> float:
-        """Rank: information gain (bits) plus safety value."""
-        return self.information_gain + self.safety_value
+        """Rank: information gain (bits) plus safety value, per unit of cost."""
+        return (self.information_gain + self.safety_value) / self.cost
 
 
 def representative_values(finding: Finding) -> dict[str, Value]:
@@ -181,6 +188,7 @@ class Interview:
                     information_gain=max(0.0, entropy - after),
                     safety_value=safety,
                     screening=finding.id in self._screening,
+                    cost=COST[finding.kind],
                 )
             )
         out.sort(key=lambda q: (-q.value, q.finding))

@@ -283,7 +283,7 @@ def _findings(doc: Any) -> tuple[Finding, ...]:
         raw = _mapping(
             obj,
             where,
-            ("id", "type", "label", "question"),
+            ("id", "type", "kind", "label", "question"),
             ("where", "states", "bins", "requires"),
         )
         fid = _text(raw["id"], where)
@@ -303,6 +303,10 @@ def _findings(doc: Any) -> tuple[Finding, ...]:
             states = tuple(b.id for b in bins)
         if len(states) < 2 or len(set(states)) != len(states):
             raise KnowledgeBaseError(f"{where}: needs at least two distinct states")
+        if raw["kind"] not in ("history", "examination", "test"):
+            raise KnowledgeBaseError(
+                f"{where}.kind: {raw['kind']!r} is not one of history, examination, test"
+            )
         question = _mapping(raw["question"], f"{where}.question", ("clinician",), ("self_check",))
         location = raw.get("where", "findings")
         if location not in ("case", "findings"):
@@ -312,6 +316,7 @@ def _findings(doc: Any) -> tuple[Finding, ...]:
                 id=fid,
                 where=location,
                 type=ftype,
+                kind=raw["kind"],
                 states=states,
                 bins=bins,
                 requires=raw.get("requires"),

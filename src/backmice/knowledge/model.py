@@ -127,6 +127,7 @@ class Finding:
     id: str
     where: Literal["case", "findings"]
     type: Literal["boolean", "enum", "number", "integer"]
+    kind: Literal["history", "examination", "test"]
     states: tuple[str, ...]
     bins: tuple[Bin, ...]
     requires: str | None
