@@ -24,6 +24,7 @@ import yaml
 from backmice.engine import Engine
 from backmice.engine.interview import Interview
 from backmice.engine.safety import urgency
+from backmice.engine.synthetic import generate_cases
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,6 +48,9 @@ def simulate_interview(engine: Engine, case: dict[str, Any]) -> tuple[str, int, 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--details", action="store_true", help="one line per vignette")
+    parser.add_argument(
+        "--synthetic", type=int, default=200, help="synthetic cases for the interview check"
+    )
     args = parser.parse_args()
     engine = Engine()
     vignettes = load_vignettes()
@@ -82,13 +86,32 @@ def main() -> int:
     print(f"knowledge base {engine.kb.version}; {n} vignettes, {len(per_condition)} conditions")
     print(f"top-1 accuracy     {top1 / n:6.1%}  ({top1}/{n})")
     print(f"top-3 accuracy     {top3 / n:6.1%}  ({top3}/{n})")
-    print(f"under-triage       {under / n:6.1%}  ({under}/{n})  less urgent than the acceptable range")
-    print(f"over-triage        {over / n:6.1%}  ({over}/{n})  more urgent than the acceptable range")
+    print(
+        f"under-triage       {under / n:6.1%}  ({under}/{n})  less urgent than the acceptable range"
+    )
+    print(
+        f"over-triage        {over / n:6.1%}  ({over}/{n})  more urgent than the acceptable range"
+    )
     print(
         f"interview: same top-1 as the full case in {same / n:.1%} ({same}/{n}); "
         f"asks on average {statistics.mean(asked_counts):.1f} questions, "
         f"{statistics.mean(asked_share):.1%} of those available (max {max(asked_share):.0%})"
     )
+    if args.synthetic:
+        cases = generate_cases(
+            engine.kb, args.synthetic, seed=20261122
+        )  # not the seed used to choose
+        agree, shares = 0, []
+        for case in cases:
+            case.pop("_condition")
+            full = engine.assess(case)["differential"][0]["condition"]
+            top, asked, available = simulate_interview(engine, case)
+            agree += top == full
+            shares.append(asked / available)
+        print(
+            f"interview on {len(cases)} synthetic cases (not used to choose the policy): same "
+            f"top-1 in {agree / len(cases):.1%}, {statistics.mean(shares):.1%} of questions asked"
+        )
     print("per condition (n, top-1, top-3):")
     for condition in engine.model.condition_ids:
         c = per_condition.get(condition, Counter())

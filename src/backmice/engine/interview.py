@@ -1,10 +1,12 @@
 """Adaptive interview: which question to ask next, and when to stop.
 
-Each unasked finding is scored by
+Each unasked finding is scored by the sum of
 
 * its **expected information gain** over the differential, in bits: the entropy of
   the current posterior minus the expected entropy after the answer, with the
-  answer's probabilities taken from the model itself; plus
+  answer's probabilities taken from the model itself;
+* its **chance of changing the leader**: the probability, under the model, that the
+  answer puts another condition first; and
 * its **safety value**: the chance, under the model, that the answer fires a red-flag
   rule that has not fired yet, weighted by that rule's urgency (`SAFETY_WEIGHT`).
 
@@ -12,8 +14,9 @@ The sum is divided by the cost of asking (`COST`): a test result (an injection
 test, an ultrasound) needs a procedure, so it is worth asking about only when it
 would settle more than history and examination can.
 
-The interview is *firm* when the most likely condition reaches `FIRM_PROBABILITY`
-and no remaining question is worth `MIN_VALUE` bits. It never stops as firm before
+The interview is *firm* when the most likely condition reaches `FIRM_PROBABILITY`,
+or when no single remaining answer has a `SETTLED_CHANCE` chance of changing which
+condition leads. It never stops as firm before
 the screening questions have been asked: every finding that on its own can fire an
 emergency rule (e.g. bladder or bowel dysfunction, saddle numbness, looking very
 unwell). These thresholds are interview policy, not clinical knowledge.
@@ -35,7 +38,7 @@ from backmice.knowledge.model import AnyOf, Finding, FindingIs, Value
 __all__ = [
     "COST",
     "FIRM_PROBABILITY",
-    "MIN_VALUE",
+    "SETTLED_CHANCE",
     "SAFETY_WEIGHT",
     "Interview",
     "Question",
@@ -43,7 +46,7 @@ __all__ = [
 ]
 
 FIRM_PROBABILITY = 0.85
-MIN_VALUE = 0.03
+SETTLED_CHANCE = 0.03
 SAFETY_WEIGHT = {"emergency": 1.0, "urgent": 0.6, "soon": 0.3, "routine": 0.0, "self_care": 0.0}
 COST = {"history": 1.0, "examination": 1.0, "test": 3.0}
 
@@ -60,11 +63,12 @@ class Question:
     safety_value: float
     screening: bool
     cost: float = 1.0
+    changes_leader: float = 0.0
 
     @property
     def value(self) -> float:
-        """Rank: information gain (bits) plus safety value, per unit of cost."""
-        return (self.information_gain + self.safety_value) / self.cost
+        """Rank: information gain + chance of changing the leader + safety, per unit of cost."""
+        return (self.information_gain + self.changes_leader + self.safety_value) / self.cost
 
 
 def representative_values(finding: Finding) -> dict[str, Value]:
@@ -179,6 +183,8 @@ class Interview:
             joint = lik * probs  # (S, C)
             p_answer = joint.sum(axis=1)
             after = sum(pa * _entropy(joint[s] / pa) for s, pa in enumerate(p_answer) if pa > 0)
+            # chance, under the model, that the answer puts another condition in the lead
+            changes = float(p_answer[joint.argmax(axis=1) != probs.argmax()].sum())
             safety = self._safety(finding, p_answer, fired)
             text = finding.plain_question if plain and finding.plain_question else finding.question
             out.append(
@@ -189,6 +195,7 @@ class Interview:
                     safety_value=safety,
                     screening=finding.id in self._screening,
                     cost=COST[finding.kind],
+                    changes_leader=changes,
                 )
             )
         out.sort(key=lambda q: (-q.value, q.finding))
@@ -213,7 +220,8 @@ class Interview:
             return None
         probs = self.probabilities()
         unscreened = [q for q in ranked if q.screening]
-        if float(probs.max()) >= FIRM_PROBABILITY or ranked[0].value < MIN_VALUE:
+        settled = max(q.changes_leader for q in ranked) < SETTLED_CHANCE
+        if float(probs.max()) >= FIRM_PROBABILITY or settled:
             return unscreened[0] if unscreened else None
         return ranked[0]
 
