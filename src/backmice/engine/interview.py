@@ -38,8 +38,8 @@ from backmice.knowledge.model import AnyOf, Finding, FindingIs, Value
 __all__ = [
     "COST",
     "FIRM_PROBABILITY",
-    "SETTLED_CHANCE",
     "SAFETY_WEIGHT",
+    "SETTLED_CHANCE",
     "Interview",
     "Question",
     "representative_values",
