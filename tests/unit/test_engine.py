@@ -109,7 +109,7 @@ def test_evidence_is_sorted_strongest_first_and_labels_its_basis(
             dist = kb.likelihoods[finding.id][c]
             state = dist.states.index(finding.state_of(item["value"]))
             assert item["basis"] == dist.state_basis[state]
-            assert item["sources"] == list(dist.sources)
+            assert tuple(item["sources"]) == dist.sources
 
 
 def test_an_estimated_state_of_a_published_cell_is_labelled_estimate(engine: Engine) -> None:

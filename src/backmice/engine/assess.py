@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from backmice.engine.safety import fire_red_flags, most_urgent, triage_from_diff
 from backmice.engine.validation import Case, CaseReader
 from backmice.errors import InvalidCase
 from backmice.knowledge import default_knowledge
-from backmice.knowledge.model import KnowledgeBase
+from backmice.knowledge.model import Finding, KnowledgeBase, Value
 
 __all__ = ["BATCH_CHUNK", "MIN_EVIDENCE_LR", "Engine"]
 
@@ -46,6 +47,10 @@ class Engine:
         self.model = CompiledModel(self.kb, samples=samples)
         self.reader = CaseReader()
         self._findings = {f.id: f for f in self.kb.findings}
+        self._row_of = {
+            f.id: (self.model.finding_index[f.id], _row_lookup(f, self.model.state_rows[i]))
+            for i, f in enumerate(self.kb.findings)
+        }
 
     @property
     def knowledge_version(self) -> str:
@@ -56,14 +61,18 @@ class Engine:
         """Validate one case (raises `InvalidCase`)."""
         return self.reader.read(doc)
 
-    def encode(self, case: Case) -> npt.NDArray[np.int64]:
+    def rows(self, case: Case) -> list[int]:
         """One table row per finding; 0 where the finding is not known."""
-        model = self.model
-        rows = np.zeros(len(model.finding_ids), dtype=np.int64)
+        rows = [0] * len(self.model.finding_ids)
+        row_of = self._row_of
         for fid, value in case.values.items():
-            i = model.finding_index[fid]
-            rows[i] = model.state_rows[i][self._findings[fid].state_of(value)]
+            i, lookup = row_of[fid]
+            rows[i] = lookup(value)
         return rows
+
+    def encode(self, case: Case) -> npt.NDArray[np.int64]:
+        """`rows` as an array."""
+        return np.array(self.rows(case), dtype=np.int64)
 
     def assess(self, doc: object) -> Result:
         """Validate and assess one case; raises `InvalidCase` when it is not valid."""
@@ -74,10 +83,14 @@ class Engine:
         out: list[Result] = []
         for start in range(0, len(cases), BATCH_CHUNK):
             chunk = cases[start : start + BATCH_CHUNK]
-            rows = np.stack([self.encode(c) for c in chunk])
+            rows = [self.rows(c) for c in chunk]
             settings = np.array([self.model.setting_index[c.setting] for c in chunk])
-            scores = score(self.model, rows, settings, intervals=intervals)
-            out.extend(self._result(c, scores, n) for n, c in enumerate(chunk))
+            table_rows = np.array(rows, dtype=np.int64)
+            scores = score(self.model, table_rows, settings, intervals=intervals)
+            out.extend(
+                self._result(c, r, scores, n)
+                for n, (c, r) in enumerate(zip(chunk, rows, strict=True))
+            )
         return out
 
     def assess_many(self, docs: Iterable[object]) -> Iterator[Result | InvalidCase]:
@@ -111,28 +124,29 @@ class Engine:
 
     # --- building one result ---------------------------------------------------------
 
-    def _result(self, case: Case, scores: Scores, n: int) -> Result:
+    def _result(self, case: Case, rows: list[int], scores: Scores, n: int) -> Result:
         kb, model = self.kb, self.model
         probs = scores.posterior[n]
         plain = case.setting == "self_check"
-        order = sorted(range(len(probs)), key=lambda i: -probs[i])
-        lr = scores.likelihood_ratio[n]
-        known = [model.finding_index[f] for f in case.values]
+        order = np.argsort(-probs, kind="stable").tolist()
+        evidence = self._evidence(case, rows, scores.ratios_of(n))
+        p_list = probs.tolist()
+        bounds = scores.interval[n].tolist()
         differential = [
             {
                 "condition": model.condition_ids[c],
                 "name": model.condition_names[c],
-                "probability": float(probs[c]),
-                "interval": [float(scores.interval[n, c, 0]), float(scores.interval[n, c, 1])],
-                "evidence": self._evidence(case, lr, known, c),
+                "probability": p_list[c],
+                "interval": bounds[c],
+                "evidence": evidence[c],
             }
             for c in order
         ]
         fired = fire_red_flags(kb, case.values)
-        level, implying = triage_from_differential(kb, probs.tolist())
+        level, implying = triage_from_differential(kb, p_list)
         triage = most_urgent([level, *(f.rule.severity for f in fired)])
         step_ids: list[str] = [s for f in fired for s in f.rule.next_steps]
-        for c in sorted(implying, key=lambda i: (urgency(kb.conditions[i].triage), -probs[i])):
+        for c in sorted(implying, key=lambda i: (urgency(kb.conditions[i].triage), -p_list[i])):
             step_ids.extend(kb.conditions[c].next_steps)
         steps = [kb.next_steps[s] for s in dict.fromkeys(step_ids)]
         return {
@@ -157,30 +171,50 @@ class Engine:
         }
 
     def _evidence(
-        self, case: Case, lr: npt.NDArray[np.float64], known: list[int], c: int
-    ) -> list[dict[str, Any]]:
+        self, case: Case, rows: list[int], ratios: npt.NDArray[np.float64]
+    ) -> list[list[dict[str, Any]]]:
+        """Per condition: the known findings that moved it, strongest first.
+
+        `ratios` has one row per known finding, in knowledge-base order.
+        """
         model = self.model
-        items = []
-        for f in known:
-            ratio = float(lr[f, c])
-            strength = abs(math.log(ratio))
-            if strength < _MIN_LOG_LR:
-                continue
-            fid = model.finding_ids[f]
-            value = case.values[fid]
-            row = model.state_rows[f][self._findings[fid].state_of(value)]
-            prov = model.provenance[row][c]
-            items.append(
-                (
-                    strength,
+        known = [i for i, r in enumerate(rows) if r]
+        n_conditions = len(model.condition_ids)
+        if not known:
+            return [[] for _ in range(n_conditions)]
+        strength = np.abs(np.log(ratios))
+        order = np.argsort(-strength, axis=0, kind="stable").T.tolist()  # (C, K)
+        strong = (strength >= _MIN_LOG_LR).tolist()
+        ratio_list = ratios.tolist()
+        values = case.values
+        facts = [(model.finding_ids[i], model.provenance[rows[i]]) for i in known]
+        out: list[list[dict[str, Any]]] = []
+        for c in range(n_conditions):
+            items: list[dict[str, Any]] = []
+            for k in order[c]:
+                if not strong[k][c]:
+                    break  # sorted strongest first: the rest are weaker still
+                fid, provenance = facts[k]
+                items.append(
                     {
                         "finding": fid,
-                        "value": value,
-                        "likelihood_ratio": ratio,
-                        "basis": prov.basis,
-                        "sources": list(prov.sources),
-                    },
+                        "value": values[fid],
+                        "likelihood_ratio": ratio_list[k][c],
+                        "basis": provenance[c].basis,
+                        "sources": list(provenance[c].sources),
+                    }
                 )
-            )
-        items.sort(key=lambda item: -item[0])
-        return [item for _, item in items]
+            out.append(items)
+        return out
+
+
+def _row_lookup(finding: Finding, state_rows: dict[str, int]) -> Callable[[Value], int]:
+    """A fast map from a valid raw value to its table row."""
+    if finding.type == "boolean":
+        yes, no = state_rows["true"], state_rows["false"]
+        return lambda value: yes if value else no
+    if finding.type == "enum":
+        return lambda value: state_rows[str(value)]
+    edges = [b.below for b in finding.bins if b.below is not None]
+    by_bin = [state_rows[b.id] for b in finding.bins]
+    return lambda value: by_bin[bisect_right(edges, float(value))]

@@ -82,8 +82,15 @@ class CompiledModel:
         self.prior: FloatArray = prior
         self.log_prior: FloatArray = np.log(prior)
 
+        n = len(self.condition_ids)
+        #: (ones - identity): a product with it sums over the *other* conditions
+        self.others: FloatArray = np.ones((n, n)) - np.eye(n)
+        self.ones: FloatArray = np.ones(n)
+
         self.samples = samples
-        self.sample_log_likelihood, self.sample_log_prior = self._sample(samples)
+        #: (rows + settings, (1 + k) * conditions): the log table of the central model,
+        #: then of each sample, with each setting's log prior as an extra row
+        self.stacked_log_table, self.sample_log_prior = self._sample(samples)
 
     def _sample(self, k: int) -> tuple[FloatArray, FloatArray]:
         """Draw `k` knowledge bases from the stated ranges (deterministic per version)."""
@@ -116,9 +123,14 @@ class CompiledModel:
             )
             draws /= draws.sum(axis=1, keepdims=True)
             priors[:, s, :] = np.log(draws)
-        # (rows, k * conditions), ready for one matrix product per batch
+        # (rows + settings, k * conditions): one matrix product per batch gives every
+        # sample's log joint; the last rows hold each setting's sampled log prior
         flat = table.transpose(1, 0, 2).reshape(self.n_rows, k * n_conditions)
-        return np.ascontiguousarray(flat), priors
+        prior_rows = priors.transpose(1, 0, 2).reshape(len(SETTINGS), k * n_conditions)
+        # the central model goes first, as "sample" 0, so one product also gives the joint
+        central = np.vstack([self.log_likelihood, self.log_prior])
+        samples = np.vstack([flat, prior_rows])
+        return np.ascontiguousarray(np.hstack([central, samples])), priors
 
 
 def _triangular(

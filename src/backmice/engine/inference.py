@@ -34,7 +34,15 @@ class Scores:
 
     posterior: FloatArray  # (N, C), rows sum to 1
     interval: FloatArray  # (N, C, 2): 5th and 95th percentile, widened to hold the posterior
-    likelihood_ratio: FloatArray  # (N, F, C); 1.0 where the finding is not known
+    #: (P, C): one row per known (case, finding) pair, cases in order and each case's
+    #: findings in knowledge-base order; case n owns rows offsets[n]:offsets[n + 1]
+    likelihood_ratio: FloatArray
+    offsets: IntArray  # (N + 1,)
+
+    def ratios_of(self, n: int) -> FloatArray:
+        """Likelihood ratios of case n: (known findings, C)."""
+        ratios: FloatArray = self.likelihood_ratio[self.offsets[n] : self.offsets[n + 1]]
+        return ratios
 
 
 def _softmax(logits: FloatArray) -> FloatArray:
@@ -60,41 +68,93 @@ def score(
     model: CompiledModel, rows: IntArray, settings: IntArray, intervals: bool = True
 ) -> Scores:
     """Posterior, leave-one-out likelihood ratios and (optionally) intervals."""
-    joint = log_joint(model, rows, settings)
-    post = _softmax(joint.copy())
-    lr = _likelihood_ratios(model, rows, joint)
-    if intervals:
-        bounds = _intervals(model, rows, settings)
-        bounds[..., 0] = np.minimum(bounds[..., 0], post)
-        bounds[..., 1] = np.maximum(bounds[..., 1], post)
-    else:
-        bounds = np.stack([post, post], axis=-1)
-    return Scores(posterior=post, interval=bounds, likelihood_ratio=lr)
+    n_cases, n_conditions = rows.shape[0], len(model.condition_ids)
+    post = np.empty((n_cases, n_conditions))
+    bounds = np.empty((n_cases, n_conditions, 2))
+    joint = np.empty((n_cases, n_conditions))
+    for start in range(0, n_cases, _STEP):
+        stop = min(start + _STEP, n_cases)
+        joint[start:stop], post[start:stop], step_bounds = _step(
+            model, rows[start:stop], settings[start:stop], intervals
+        )
+        bounds[start:stop] = step_bounds
+    lr, offsets = _likelihood_ratios(model, rows, joint, post)
+    bounds[..., 0] = np.minimum(bounds[..., 0], post)
+    bounds[..., 1] = np.maximum(bounds[..., 1], post)
+    return Scores(posterior=post, interval=bounds, likelihood_ratio=lr, offsets=offsets)
 
 
-def _likelihood_ratios(model: CompiledModel, rows: IntArray, joint: FloatArray) -> FloatArray:
-    n_conditions = joint.shape[1]
-    log_lik = model.log_likelihood[rows]  # (N, F, C)
-    weights = _softmax(joint[:, None, :] - log_lik)  # posterior without finding f
-    lik = model.likelihood[rows]
-    others = np.ones((n_conditions, n_conditions)) - np.eye(n_conditions)
-    # sums over the other conditions, done as a product so no 1 - w cancellation occurs
-    numerator = (lik * weights) @ others
-    denominator = weights @ others
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = lik * denominator / numerator
-    ratio[rows == 0] = 1.0
-    return ratio
+#: Cases per step: small enough that the temporaries (1 + samples) x conditions per
+#: case stay in the processor's cache.
+_STEP = 128
 
 
-def _intervals(model: CompiledModel, rows: IntArray, settings: IntArray) -> FloatArray:
+def _step(
+    model: CompiledModel, rows: IntArray, settings: IntArray, intervals: bool
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Joint, posterior and interval bounds of up to _STEP cases, from one product."""
     n_cases = rows.shape[0]
-    k, n_conditions = model.samples, len(model.condition_ids)
-    onehot = np.zeros((n_cases, model.n_rows))
+    n_conditions = len(model.condition_ids)
+    onehot = np.zeros((n_cases, model.n_rows + model.prior.shape[0]))
     np.put_along_axis(onehot, rows, 1.0, axis=1)
     onehot[:, 0] = 0.0
-    logits = (onehot @ model.sample_log_likelihood).reshape(n_cases, k, n_conditions)
-    logits += model.sample_log_prior.transpose(1, 0, 2)[settings]
-    probs = _softmax(logits)
-    pct = np.percentile(probs, [5.0, 95.0], axis=1)  # (2, N, C)
-    return np.ascontiguousarray(np.moveaxis(pct, 0, -1))
+    onehot[np.arange(n_cases), model.n_rows + settings] = 1.0
+    table = model.stacked_log_table if intervals else model.stacked_log_table[:, :n_conditions]
+    logits = (onehot @ table).reshape(n_cases, -1, n_conditions)
+    joint = logits[:, 0, :].copy()
+    # One shift per case is enough: every logit is a log probability (<= 0) and the
+    # samples of one case differ by a few units, far from exp's underflow at -745.
+    logits -= logits.max(axis=(1, 2), keepdims=True)
+    np.exp(logits, out=logits)
+    logits /= (logits @ model.ones)[..., None]
+    post = logits[:, 0, :].copy()
+    if not intervals:
+        return joint, post, np.stack([post, post], axis=-1)
+    samples = np.ascontiguousarray(logits[:, 1:, :].transpose(0, 2, 1))
+    return joint, post, _percentiles_5_95(samples)
+
+
+def _likelihood_ratios(
+    model: CompiledModel, rows: IntArray, joint: FloatArray, post: FloatArray
+) -> tuple[FloatArray, IntArray]:
+    """P(f | c) / P(f | not c), "not c" weighted by the posterior without f.
+
+    Without f the posterior is proportional to post / P(f | .), so
+
+        LR_c = P(f | c) * sum_{c' != c} post_c' / P(f | c')  /  sum_{c' != c} post_c'
+
+    which needs no exponentials. The sums over the other conditions are a product
+    with (ones - identity), so no "1 - w" cancellation occurs. Where every other
+    condition's posterior has underflowed to zero, the ratio is recomputed in log space.
+    """
+    cases, findings = np.nonzero(rows)  # only known findings have a ratio
+    offsets = np.zeros(rows.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.count_nonzero(rows, axis=1), out=offsets[1:])
+    known = rows[cases, findings]
+    lik = model.likelihood[known]
+    others = model.others
+    p = post[cases]
+    numerator = p @ others
+    denominator = (p / lik) @ others
+    underflow = (numerator == 0.0).any(axis=1)
+    if underflow.any():
+        weights = _softmax(joint[cases[underflow]] - model.log_likelihood[known[underflow]])
+        numerator[underflow] = (lik[underflow] * weights) @ others
+        denominator[underflow] = weights @ others
+    ratio: FloatArray = lik * denominator / numerator
+    return ratio, offsets
+
+
+def _percentiles_5_95(probs: FloatArray) -> FloatArray:
+    """5th and 95th percentiles over the last axis of (N, C, K), exactly as numpy's
+    default 'linear' method computes them (a plain sort is faster than np.percentile)."""
+    k = probs.shape[-1]
+    ordered = np.sort(probs, axis=-1)
+    out = np.empty((*probs.shape[:-1], 2))
+    for j, q in enumerate((0.05, 0.95)):
+        position = q * (k - 1)
+        below = int(np.floor(position))
+        above = min(below + 1, k - 1)
+        fraction = position - below
+        out[..., j] = ordered[..., below] * (1.0 - fraction) + ordered[..., above] * fraction
+    return out

@@ -1,0 +1,144 @@
+"""Engine speed: single-case latency, batch throughput from JSONL, and the ratio to pgmpy.
+
+Prints, in one run on this machine:
+* single-case latency, in process, validation included (`Engine.assess` on a dict),
+  p50 and p99 over the generated cases;
+* batch throughput: 100,000 generated cases written to a JSONL file, then read, parsed,
+  validated and scored through the batch path, one thread; reported for scoring
+  (posterior, likelihood ratios, intervals) and end to end (JSONL in, JSONL out);
+* the per-case speed ratio against pgmpy's exact inference (VariableElimination) on
+  the same model, for the single-case and the batch path.
+
+Run:  python benchmarks/engine.py [--cases 100000] [--pgmpy-cases 200]
+Timing is measured here, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import os
+
+# one core, as the targets are stated: set before numpy loads its BLAS
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import orjson  # noqa: E402
+
+from backmice.engine import Engine  # noqa: E402
+from backmice.engine.inference import score  # noqa: E402
+from backmice.engine.synthetic import generate_cases  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values), q))
+
+
+def single_case_latency(engine: Engine, docs: list[dict[str, object]]) -> list[float]:
+    for doc in docs[:200]:  # warm-up
+        engine.assess(doc)
+    times = []
+    for doc in docs:
+        start = time.perf_counter_ns()
+        engine.assess(doc)
+        times.append((time.perf_counter_ns() - start) / 1000.0)
+    return times
+
+
+def batch_scoring(engine: Engine, path: Path) -> tuple[float, int]:
+    """Read, parse, validate, encode and score every line; no result objects built."""
+    start = time.perf_counter()
+    cases = [engine.read(orjson.loads(line)) for line in path.read_bytes().splitlines()]
+    chunk = 8192
+    for i in range(0, len(cases), chunk):
+        part = cases[i : i + chunk]
+        rows = np.stack([engine.encode(c) for c in part])
+        settings = np.array([engine.model.setting_index[c.setting] for c in part])
+        score(engine.model, rows, settings)
+    return time.perf_counter() - start, len(cases)
+
+
+def batch_end_to_end(engine: Engine, path: Path, out: Path) -> tuple[float, int]:
+    """JSONL in, JSONL results out, as `backmice assess --batch` does."""
+    start = time.perf_counter()
+    docs = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    with out.open("wb") as sink:
+        for result in engine.assess_many(docs):
+            sink.write(orjson.dumps(result) + b"\n")  # type: ignore[arg-type]
+    return time.perf_counter() - start, len(docs)
+
+
+def pgmpy_per_case(engine: Engine, docs: list[dict[str, object]]) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from pgmpy.inference import VariableElimination
+        from tests.integration.test_pgmpy_oracle import build_network
+
+        oracles = {
+            s: VariableElimination(build_network(engine.kb, s))
+            for s in ("primary_care", "pain_clinic", "self_check")
+        }
+        start = time.perf_counter()
+        for doc in docs:
+            case = engine.read(doc)
+            evidence = {f: engine.kb.finding(f).state_of(v) for f, v in case.values.items()}
+            oracles[case.setting].query(["condition"], evidence=evidence, show_progress=False)
+        return (time.perf_counter() - start) / len(docs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--latency-cases", type=int, default=5_000)
+    parser.add_argument("--pgmpy-cases", type=int, default=200)
+    args = parser.parse_args()
+
+    engine = Engine()
+    docs = generate_cases(engine.kb, args.cases, seed=1)
+    for doc in docs:
+        doc.pop("_condition")
+    known = statistics.mean(len(d["findings"]) for d in docs)  # type: ignore[arg-type]
+    print(f"knowledge base {engine.kb.version}; {engine.model.samples} samples per interval")
+    print(f"generated {len(docs):,} cases, {known:.1f} findings known on average; one thread")
+
+    latency = single_case_latency(engine, docs[: args.latency_cases])
+    p50, p99 = percentile(latency, 50), percentile(latency, 99)
+    print(
+        f"single case (validate + assess, in process): p50 {p50:.0f} us, p99 {p99:.0f} us "
+        f"[target p50 <= 200 us]"
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cases.jsonl"
+        path.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
+        seconds, n = batch_scoring(engine, path)
+        scoring_rate = n / seconds
+        print(
+            f"batch scoring from JSONL (parse, validate, posterior, LRs, intervals): "
+            f"{scoring_rate:,.0f} cases/s ({seconds:.2f} s) [target >= 100,000 cases/s]"
+        )
+        seconds, n = batch_end_to_end(engine, path, Path(tmp) / "results.jsonl")
+        print(
+            f"batch end to end (JSONL in, full JSON results out): {n / seconds:,.0f} cases/s "
+            f"({seconds:.2f} s)"
+        )
+
+    pg = pgmpy_per_case(engine, docs[: args.pgmpy_cases])
+    print(f"pgmpy exact inference: {pg * 1e6:,.0f} us per case ({args.pgmpy_cases} cases)")
+    print(
+        f"speed ratio, single case (p50): {pg / (p50 / 1e6):,.0f}x; "
+        f"batch scoring: {pg * scoring_rate:,.0f}x [target >= 1000x]"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
