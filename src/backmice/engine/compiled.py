@@ -91,6 +91,8 @@ class CompiledModel:
         #: (rows + settings, (1 + k) * conditions): the log table of the central model,
         #: then of each sample, with each setting's log prior as an extra row
         self.stacked_log_table, self.sample_log_prior = self._sample(samples)
+        #: the central model's part of it, contiguous: (rows + settings, conditions)
+        self.central_log_table: FloatArray = np.ascontiguousarray(self.stacked_log_table[:, :n])
 
     def _sample(self, k: int) -> tuple[FloatArray, FloatArray]:
         """Draw `k` knowledge bases from the stated ranges (deterministic per version)."""

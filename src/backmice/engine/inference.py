@@ -59,9 +59,21 @@ def log_joint(model: CompiledModel, rows: IntArray, settings: IntArray) -> Float
 
 
 def posterior(model: CompiledModel, rows: IntArray, settings: IntArray) -> FloatArray:
-    """Posterior over the conditions, (N, C)."""
-    probs: FloatArray = _softmax(log_joint(model, rows, settings))
+    """Posterior over the conditions, (N, C): the central model only, no explanations."""
+    if rows.shape[0] < _GATHER_BELOW:
+        return _softmax(log_joint(model, rows, settings))
+    probs: FloatArray = _softmax(_onehot(model, rows, settings) @ model.central_log_table)
     return probs
+
+
+def _onehot(model: CompiledModel, rows: IntArray, settings: IntArray) -> FloatArray:
+    """(N, rows + settings): 1 at each case's known rows and its setting's prior row."""
+    n_cases = rows.shape[0]
+    onehot = np.zeros((n_cases, model.n_rows + model.prior.shape[0]))
+    np.put_along_axis(onehot, rows, 1.0, axis=1)
+    onehot[:, 0] = 0.0
+    onehot[np.arange(n_cases), model.n_rows + settings] = 1.0
+    return onehot
 
 
 def score(
@@ -87,6 +99,8 @@ def score(
 #: Cases per step: small enough that the temporaries (1 + samples) x conditions per
 #: case stay in the processor's cache.
 _STEP = 128
+#: Below this many cases, summing the known rows beats the one-hot product.
+_GATHER_BELOW = 8
 
 
 def _step(
@@ -95,12 +109,19 @@ def _step(
     """Joint, posterior and interval bounds of up to _STEP cases, from one product."""
     n_cases = rows.shape[0]
     n_conditions = len(model.condition_ids)
-    onehot = np.zeros((n_cases, model.n_rows + model.prior.shape[0]))
-    np.put_along_axis(onehot, rows, 1.0, axis=1)
-    onehot[:, 0] = 0.0
-    onehot[np.arange(n_cases), model.n_rows + settings] = 1.0
     table = model.stacked_log_table if intervals else model.stacked_log_table[:, :n_conditions]
-    logits = (onehot @ table).reshape(n_cases, -1, n_conditions)
+    if n_cases < _GATHER_BELOW:
+        # a few cases: add up their known rows and their setting's prior row
+        summed = np.stack(
+            [
+                table[np.append(r[r != 0], model.n_rows + s)].sum(axis=0)
+                for r, s in zip(rows, settings, strict=True)
+            ]
+        )
+    else:
+        # many cases: one product with a one-hot matrix of known rows and settings
+        summed = _onehot(model, rows, settings) @ table
+    logits = summed.reshape(n_cases, -1, n_conditions)
     joint = logits[:, 0, :].copy()
     # One shift per case is enough: every logit is a log probability (<= 0) and the
     # samples of one case differ by a few units, far from exp's underflow at -745.
@@ -134,8 +155,9 @@ def _likelihood_ratios(
     lik = model.likelihood[known]
     others = model.others
     p = post[cases]
-    numerator = p @ others
-    denominator = (p / lik) @ others
+    pairs = len(known)
+    sums = np.concatenate([p, p / lik]) @ others
+    numerator, denominator = sums[:pairs], sums[pairs:]
     underflow = (numerator == 0.0).any(axis=1)
     if underflow.any():
         weights = _softmax(joint[cases[underflow]] - model.log_likelihood[known[underflow]])
