@@ -33,6 +33,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import orjson  # noqa: E402
 
+from backmice.cli.assess import run_batch  # noqa: E402
 from backmice.engine import Engine  # noqa: E402
 from backmice.engine.inference import posterior, score  # noqa: E402
 from backmice.engine.synthetic import generate_cases  # noqa: E402
@@ -79,13 +80,15 @@ def batch_inference_only(engine: Engine, path: Path) -> float:
 
 
 def batch_end_to_end(engine: Engine, path: Path, out: Path) -> tuple[float, int]:
-    """JSONL in, JSONL results out, as `backmice assess --batch` does."""
+    """JSONL in, JSONL results out: the function behind `backmice assess --batch`."""
     start = time.perf_counter()
-    docs = [orjson.loads(line) for line in path.read_bytes().splitlines()]
     with out.open("wb") as sink:
-        for result in engine.assess_many(docs):
-            sink.write(orjson.dumps(result) + b"\n")  # type: ignore[arg-type]
-    return time.perf_counter() - start, len(docs)
+        invalid = run_batch(engine, path.read_bytes(), sink)
+    seconds = time.perf_counter() - start
+    lines = len(out.read_bytes().splitlines())
+    if invalid:
+        raise SystemExit(f"{invalid} generated cases were invalid")
+    return seconds, lines
 
 
 def pgmpy_per_case(engine: Engine, docs: list[dict[str, object]]) -> float:

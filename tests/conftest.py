@@ -6,9 +6,16 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from backmice.engine import Engine
 from backmice.knowledge import KnowledgeBase, default_knowledge
+
+# In CI the property tests draw the same examples every run, so a result never
+# depends on luck; locally they explore new examples each time.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
