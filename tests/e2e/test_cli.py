@@ -171,7 +171,12 @@ def test_the_self_check_interview_runs_to_an_end_in_plain_words() -> None:
     answers = "\n".join(["y", "y", "y", "1", "n", "n", "n"] + ["?"] * 60) + "\n"
     done = run("interview", "--setting", "self_check", stdin=answers)
     assert done.returncode == 0, done.stderr
-    assert "Can you feel a lump" in done.stdout
+    assert (
+        "Can you feel a lump" in done.stdout or "Where is the lump or the sore spot?" in done.stdout
+    )
+    assert "on the bony ridge at the back of the hip" in done.stdout  # plain choices
+    assert "What it might be" in done.stdout
+    assert "likelihood ratio" not in done.stdout  # no clinician table for a person
     assert "Stopped after" in done.stdout
     assert "When to get help" in done.stdout
     assert "This is not a diagnosis" in done.stdout

@@ -210,3 +210,21 @@ def test_the_findings_match_the_input_schema(kb: KnowledgeBase) -> None:
             assert list(finding.states) == spec["enum"]
         else:
             assert spec["type"] == finding.type
+
+
+def test_plain_choices_must_cover_every_state(kb_copy: Path) -> None:
+    def change(d: Any) -> None:
+        [location] = [f for f in d["findings"] if f["id"] == "location"]
+        del location["plain_states"]["flank"]
+
+    edit(kb_copy / "findings.yaml", change)
+    with pytest.raises(
+        KnowledgeBaseError, match=r"location\.plain_states: missing required key 'flank'"
+    ):
+        load_knowledge(kb_copy)
+
+
+def test_every_self_check_choice_is_worded_plainly(kb: KnowledgeBase) -> None:
+    for finding in kb.findings:
+        if finding.type == "enum" and finding.plain_question is not None:
+            assert finding.plain_states is not None, finding.id

@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from backmice.cli.render import TRIAGE_STYLE, console, differential_table, render_result
+from backmice.cli.render import (
+    TRIAGE_STYLE,
+    console,
+    differential_table,
+    render_plain_result,
+    render_result,
+)
 from backmice.engine import Engine
 from backmice.engine.interview import Interview, Question
 from backmice.errors import InvalidCase
@@ -76,9 +82,11 @@ def interview_command(
         f"\nStopped after {interview.asked} of {interview.available} possible questions: {reason}."
     )
     result = engine.assess(interview.case())
-    render_result(out, result)
     if plain:
+        render_plain_result(out, result, {c.id: c.plain_name for c in engine.kb.conditions})
         _safety_net(out)
+    else:
+        render_result(out, result)
 
 
 def _intro(out: Console, plain: bool) -> None:
@@ -104,7 +112,7 @@ def _ask(out: Console, finding: Finding, question: Question, plain: bool) -> Val
     out.print(f"\n[bold]{question.text}[/]{why}")
     if finding.type == "enum":
         for i, state in enumerate(finding.states, start=1):
-            out.print(f"  {i}. {state.replace('_', ' ')}")
+            out.print(f"  {i}. {finding.choice_label(state, plain)}")
     while True:
         raw = _read(out, _hint(finding))
         ok, parsed = _parse(finding, raw)
@@ -153,9 +161,9 @@ def _show_progress(out: Console, engine: Engine, interview: Interview, plain: bo
     result = engine.assess(interview.case())
     if plain:
         top = result["differential"][0]
+        name = engine.kb.condition(top["condition"]).plain_name
         out.print(
-            f"[dim]So far the most likely explanation is {top['name']} "
-            f"({top['probability']:.0%}).[/]"
+            f"[dim]So far the most likely explanation is {name} ({top['probability']:.0%}).[/]"
         )
     else:
         out.print(differential_table(result, rows=5))

@@ -284,7 +284,7 @@ def _findings(doc: Any) -> tuple[Finding, ...]:
             obj,
             where,
             ("id", "type", "kind", "label", "question"),
-            ("where", "states", "bins", "requires"),
+            ("where", "states", "bins", "requires", "plain_states"),
         )
         fid = _text(raw["id"], where)
         where = f"findings.yaml: {fid}"
@@ -308,6 +308,12 @@ def _findings(doc: Any) -> tuple[Finding, ...]:
                 f"{where}.kind: {raw['kind']!r} is not one of history, examination, test"
             )
         question = _mapping(raw["question"], f"{where}.question", ("clinician",), ("self_check",))
+        plain_states = None
+        if "plain_states" in raw:
+            if ftype != "enum":
+                raise KnowledgeBaseError(f"{where}.plain_states: only an enum has plain states")
+            labels = _mapping(raw["plain_states"], f"{where}.plain_states", states)
+            plain_states = tuple(_text(labels[s], f"{where}.plain_states.{s}") for s in states)
         location = raw.get("where", "findings")
         if location not in ("case", "findings"):
             raise KnowledgeBaseError(f"{where}.where: {location!r} is not one of case, findings")
@@ -323,6 +329,7 @@ def _findings(doc: Any) -> tuple[Finding, ...]:
                 label=_text(raw["label"], where),
                 question=_text(question["clinician"], f"{where}.question.clinician"),
                 plain_question=question.get("self_check"),
+                plain_states=plain_states,
             )
         )
     _unique_ids((f.id for f in out), "findings.yaml")

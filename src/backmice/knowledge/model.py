@@ -134,6 +134,13 @@ class Finding:
     label: str
     question: str
     plain_question: str | None
+    plain_states: tuple[str, ...] | None = None
+
+    def choice_label(self, state: str, plain: bool) -> str:
+        """How to show one state as a choice: plain words for a person where given."""
+        if plain and self.plain_states is not None:
+            return self.plain_states[self.states.index(state)]
+        return state.replace("_", " ")
 
     def state_of(self, value: Value) -> str:
         """The model state (bin id, enum value, 'true'/'false') of a valid raw value."""
