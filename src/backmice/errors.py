@@ -4,8 +4,13 @@ The hierarchy::
 
     BackmiceError                 base of everything below; never raised itself
     ├── KnowledgeBaseError        the knowledge base is inconsistent or malformed
-    └── InvalidInput              caller input breaks the contract; carries Problems
-        └── InvalidCase           a case breaks the assessment format (spec section 4)
+    ├── InvalidInput              caller input breaks the contract; carries Problems
+    │   ├── InvalidCase           a case breaks the assessment format (spec section 4)
+    │   └── InvalidRecord         a record change is invalid (a score of 11, a future date)
+    ├── RecordNotFound            a patient, nodule or other record does not exist
+    ├── RecordConflict            the change clashes with what is stored (a duplicate identifier)
+    ├── DatabaseBusy              the database stayed locked through every retry
+    └── StorageRefused            a storage operation would destroy data without --force
 
 Entry points (the CLI, later the web app) turn these into exit codes or HTTP
 status codes; library code only raises them. Messages never contain patient data
@@ -19,10 +24,15 @@ from dataclasses import dataclass
 
 __all__ = [
     "BackmiceError",
+    "DatabaseBusy",
     "InvalidCase",
     "InvalidInput",
+    "InvalidRecord",
     "KnowledgeBaseError",
     "Problem",
+    "RecordConflict",
+    "RecordNotFound",
+    "StorageRefused",
 ]
 
 
@@ -59,3 +69,23 @@ class InvalidInput(BackmiceError):
 
 class InvalidCase(InvalidInput):
     """Raised when a case does not follow the assessment format (backmice.assessment/1)."""
+
+
+class InvalidRecord(InvalidInput):
+    """Raised when a change to a record is invalid; nothing is written."""
+
+
+class RecordNotFound(BackmiceError):
+    """Raised when a patient, nodule or other record does not exist."""
+
+
+class RecordConflict(BackmiceError):
+    """Raised when a change clashes with what is stored, such as a duplicate identifier."""
+
+
+class DatabaseBusy(BackmiceError):
+    """Raised when the database stayed locked through every retry; nothing was written."""
+
+
+class StorageRefused(BackmiceError):
+    """Raised when a backup restore or import would overwrite data without being forced."""

@@ -35,11 +35,13 @@ from backmice.knowledge.model import (
     FindingAtLeast,
     FindingIn,
     FindingIs,
+    InjectionTestKnowledge,
     KnowledgeBase,
     NextStep,
     Predicate,
     RedFlagRule,
     Reference,
+    Threshold,
     Value,
 )
 
@@ -72,6 +74,7 @@ def load_knowledge(directory: Path | Traversable | None = None) -> KnowledgeBase
     priors = _priors(_read(root, "priors.yaml"), references)
     likelihoods = _likelihoods(root, findings, references)
     red_flags = _red_flags(_read(root, "red_flags.yaml"), findings, references, next_steps)
+    injection_test = _injection_test(_read(root, "care.yaml"), references)
     released = header["released"]
     return KnowledgeBase(
         version=_text(header["version"], "knowledge.yaml: version"),
@@ -86,6 +89,7 @@ def load_knowledge(directory: Path | Traversable | None = None) -> KnowledgeBase
         likelihoods=likelihoods,
         red_flags=red_flags,
         next_steps=next_steps,
+        injection_test=injection_test,
     )
 
 
@@ -483,6 +487,45 @@ def _likelihoods(
             f"likelihoods/: no likelihood table for finding(s) {', '.join(missing)}"
         )
     return {f.id: out[f.id] for f in findings}
+
+
+def _threshold(obj: Any, where: str, references: Mapping[str, Reference]) -> Threshold:
+    raw = _mapping(obj, where, ("value", "range", "basis"), _CELL_OPTIONAL)
+    value = raw["value"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise KnowledgeBaseError(f"{where}.value: {value!r} is not a number")
+    pair = _list(raw["range"], f"{where}.range")
+    if len(pair) != 2 or not all(isinstance(x, int | float) for x in pair):
+        raise KnowledgeBaseError(f"{where}.range: expected [low, high], got {pair!r}")
+    low, high = float(pair[0]), float(pair[1])
+    if not low <= value <= high:
+        raise KnowledgeBaseError(f"{where}.range: [{low}, {high}] does not contain {value}")
+    basis, sources, note = _provenance(raw, where, references)
+    return Threshold(float(value), low, high, basis, sources, note)
+
+
+def _injection_test(doc: Any, references: Mapping[str, Reference]) -> InjectionTestKnowledge:
+    keys = (
+        "positive_relief_percent",
+        "strongly_positive_relief_percent",
+        "window_minutes",
+        "placebo_response",
+    )
+    raw = _mapping(
+        _mapping(doc, "care.yaml", ("injection_test",))["injection_test"],
+        "care.yaml: injection_test",
+        keys,
+    )
+    parsed = {k: _threshold(raw[k], f"care.yaml: injection_test.{k}", references) for k in keys}
+    if (
+        not parsed["positive_relief_percent"].value
+        < parsed["strongly_positive_relief_percent"].value
+    ):
+        raise KnowledgeBaseError(
+            "care.yaml: injection_test: strongly_positive_relief_percent must exceed "
+            "positive_relief_percent"
+        )
+    return InjectionTestKnowledge(**parsed)
 
 
 def _red_flags(

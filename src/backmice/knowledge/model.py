@@ -26,11 +26,13 @@ __all__ = [
     "FindingAtLeast",
     "FindingIn",
     "FindingIs",
+    "InjectionTestKnowledge",
     "KnowledgeBase",
     "NextStep",
     "Predicate",
     "RedFlagRule",
     "Reference",
+    "Threshold",
     "Value",
 ]
 
@@ -305,6 +307,28 @@ class RedFlagRule:
 
 
 @dataclass(frozen=True, slots=True)
+class Threshold:
+    """A care threshold with its provenance (a value in the key's unit, not a probability)."""
+
+    value: float
+    low: float
+    high: float
+    basis: Basis
+    sources: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionTestKnowledge:
+    """How a diagnostic injection test is read."""
+
+    positive_relief_percent: Threshold
+    strongly_positive_relief_percent: Threshold
+    window_minutes: Threshold
+    placebo_response: Threshold
+
+
+@dataclass(frozen=True, slots=True)
 class KnowledgeBase:
     """The whole, checked knowledge base of one version."""
 
@@ -320,6 +344,7 @@ class KnowledgeBase:
     likelihoods: Mapping[str, tuple[Distribution, ...]]
     red_flags: tuple[RedFlagRule, ...]
     next_steps: Mapping[str, NextStep]
+    injection_test: InjectionTestKnowledge
 
     def finding(self, finding_id: str) -> Finding:
         """The finding with this id (KeyError if there is none)."""

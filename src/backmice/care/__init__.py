@@ -1,0 +1,1 @@
+"""Care: the diagnostic injection test, the stepped pathway, follow-up and outcomes."""

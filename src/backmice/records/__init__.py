@@ -1,0 +1,1 @@
+"""The clinic record: domain, storage (SQLite or PostgreSQL), services and audit."""

@@ -1,0 +1,232 @@
+"""Repositories: collections of domain objects, kept apart from how they are stored.
+
+One generic repository serves every kind of record; `SqlAlchemyRepository` stores
+through a session, `FakeRepository` (tests) in a dict. Audit events have their own
+append-only log with no way to change or remove an entry.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from backmice.records import domain
+from backmice.records.orm import TABLES
+
+__all__ = [
+    "AbstractAuditLog",
+    "AbstractRepository",
+    "FakeAuditLog",
+    "FakeRepository",
+    "SqlAlchemyAuditLog",
+    "SqlAlchemyRepository",
+]
+
+T = TypeVar("T")
+
+#: The timestamp each kind of record is ordered by.
+_TIME_COLUMN = {
+    domain.Patient: "created_at",
+    domain.Nodule: "created_at",
+    domain.NoduleSize: "measured_at",
+    domain.Encounter: "occurred_at",
+    domain.Assessment: "assessed_at",
+    domain.PainScore: "recorded_at",
+    domain.InjectionTest: "performed_at",
+    domain.Treatment: "performed_at",
+    domain.Note: "written_at",
+    domain.User: "created_at",
+}
+
+
+class AbstractRepository(abc.ABC, Generic[T]):
+    """A collection of one kind of record."""
+
+    @abc.abstractmethod
+    def add(self, item: T) -> None:
+        """Add a new record (written when the unit of work commits)."""
+
+    @abc.abstractmethod
+    def get(self, item_id: str) -> T | None:
+        """The record with this id, or None."""
+
+    @abc.abstractmethod
+    def where(self, **equals: Any) -> list[T]:
+        """Records whose attributes equal the given values, oldest first."""
+
+    @abc.abstractmethod
+    def where_in(self, field: str, values: Iterable[Any]) -> list[T]:
+        """Records whose `field` is one of `values`, oldest first."""
+
+    @abc.abstractmethod
+    def add_many(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert many records given as column dicts at once (bulk loads); returns the count."""
+
+    @abc.abstractmethod
+    def search(self, text: str, limit: int, offset: int) -> tuple[list[T], int]:
+        """Records whose name or identifier contains `text` (patients), and the total."""
+
+    def for_patient(self, patient_id: str) -> list[T]:
+        """Every record of one patient, oldest first."""
+        return self.where(patient_id=patient_id)
+
+
+class SqlAlchemyRepository(AbstractRepository[T]):
+    """Records stored through a SQLAlchemy session."""
+
+    def __init__(self, session: Session, cls: type[T]) -> None:
+        self.session = session
+        self.cls = cls
+        self.table = TABLES[cls]
+
+    def add(self, item: T) -> None:
+        self.session.add(item)
+
+    def get(self, item_id: str) -> T | None:
+        return self.session.get(self.cls, item_id)
+
+    def where(self, **equals: Any) -> list[T]:
+        query = select(self.cls).filter_by(**equals)
+        time_column = _TIME_COLUMN.get(self.cls)
+        if time_column:
+            query = query.order_by(self.table.c[time_column], self.table.c.id)
+        return list(self.session.scalars(query))
+
+    def where_in(self, field: str, values: Iterable[Any]) -> list[T]:
+        wanted = list(values)
+        if not wanted:
+            return []
+        query = select(self.cls).where(self.table.c[field].in_(wanted))
+        time_column = _TIME_COLUMN.get(self.cls)
+        if time_column:
+            query = query.order_by(self.table.c[time_column], self.table.c.id)
+        return list(self.session.scalars(query))
+
+    def add_many(self, rows: Iterable[dict[str, Any]]) -> int:
+        batch = list(rows)
+        if batch:
+            self.session.execute(self.table.insert(), batch)
+        return len(batch)
+
+    def search(self, text: str, limit: int, offset: int) -> tuple[list[T], int]:
+        """Patients whose name or identifier contains `text` (any case), and the total."""
+        table = self.table
+        condition = or_(
+            func.lower(table.c.name).contains(text.lower()),
+            func.lower(table.c.identifier).contains(text.lower()),
+        )
+        total = self.session.scalar(select(func.count()).select_from(table).where(condition))
+        query = (
+            select(self.cls).where(condition).order_by(table.c.name, table.c.id).limit(limit)
+        ).offset(offset)
+        return list(self.session.scalars(query)), int(total or 0)
+
+
+class FakeRepository(AbstractRepository[T]):
+    """Records in a dict: for unit tests that need no database."""
+
+    def __init__(self, cls: type[T]) -> None:
+        self.cls = cls
+        self.items: dict[str, T] = {}
+
+    def add(self, item: T) -> None:
+        self.items[item.id] = item  # type: ignore[attr-defined]
+
+    def get(self, item_id: str) -> T | None:
+        return self.items.get(item_id)
+
+    def where(self, **equals: Any) -> list[T]:
+        found = [
+            i for i in self.items.values() if all(getattr(i, k) == v for k, v in equals.items())
+        ]
+        time_column = _TIME_COLUMN.get(self.cls)
+        if time_column:
+            found.sort(key=lambda i: (getattr(i, time_column), i.id))  # type: ignore[attr-defined]
+        return found
+
+    def where_in(self, field: str, values: Iterable[Any]) -> list[T]:
+        wanted = set(values)
+        found = [i for i in self.items.values() if getattr(i, field) in wanted]
+        time_column = _TIME_COLUMN.get(self.cls)
+        if time_column:
+            found.sort(key=lambda i: (getattr(i, time_column), i.id))  # type: ignore[attr-defined]
+        return found
+
+    def add_many(self, rows: Iterable[dict[str, Any]]) -> int:
+        count = 0
+        for row in rows:
+            self.add(self.cls(**row))
+            count += 1
+        return count
+
+    def search(self, text: str, limit: int, offset: int) -> tuple[list[T], int]:
+        needle = text.lower()
+        found = sorted(
+            (
+                i
+                for i in self.items.values()
+                if needle in i.name.lower() or needle in i.identifier.lower()  # type: ignore[attr-defined]
+            ),
+            key=lambda i: (i.name, i.id),  # type: ignore[attr-defined]
+        )
+        return found[offset : offset + limit], len(found)
+
+
+class AbstractAuditLog(abc.ABC):
+    """The append-only audit trail: add and read, nothing else."""
+
+    @abc.abstractmethod
+    def add(self, event: domain.AuditEvent) -> None:
+        """Append one event."""
+
+    @abc.abstractmethod
+    def for_patient(self, patient_id: str) -> list[domain.AuditEvent]:
+        """Every event about one patient's record, oldest first."""
+
+    @abc.abstractmethod
+    def count(self) -> int:
+        """How many events there are."""
+
+
+class SqlAlchemyAuditLog(AbstractAuditLog):
+    """The audit trail in the `audit_events` table (triggers refuse updates and deletes)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, event: domain.AuditEvent) -> None:
+        self.session.add(event)
+
+    def for_patient(self, patient_id: str) -> list[domain.AuditEvent]:
+        table = TABLES[domain.AuditEvent]
+        query = (
+            select(domain.AuditEvent)
+            .filter_by(patient_id=patient_id)
+            .order_by(table.c.occurred_at, table.c.id)
+        )
+        return list(self.session.scalars(query))
+
+    def count(self) -> int:
+        table = TABLES[domain.AuditEvent]
+        return int(self.session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+class FakeAuditLog(AbstractAuditLog):
+    """The audit trail in a list, for unit tests."""
+
+    def __init__(self) -> None:
+        self.events: list[domain.AuditEvent] = []
+
+    def add(self, event: domain.AuditEvent) -> None:
+        event.id = len(self.events) + 1
+        self.events.append(event)
+
+    def for_patient(self, patient_id: str) -> list[domain.AuditEvent]:
+        return [e for e in self.events if e.patient_id == patient_id]
+
+    def count(self) -> int:
+        return len(self.events)

@@ -1,0 +1,60 @@
+"""`RecordStore`: one database, migrated, handing out units of work.
+
+store = RecordStore.open(load_settings().database_url)   # runs `upgrade head`
+patient = store.run(lambda uow: register_patient(uow, actor, ...))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Engine
+
+from backmice.records import migrate
+from backmice.records.database import is_sqlite, open_engine
+from backmice.records.orm import map_domain
+from backmice.records.unit_of_work import (
+    AbstractUnitOfWork,
+    SqlAlchemyUnitOfWork,
+    run_in_transaction,
+    session_factory,
+)
+
+__all__ = ["RecordStore"]
+
+R = TypeVar("R")
+
+
+class RecordStore:
+    """The record database: SQLite by default, PostgreSQL by URL."""
+
+    def __init__(self, engine: Engine) -> None:
+        map_domain()
+        self.engine = engine
+        self._sessions = session_factory(engine)
+
+    @classmethod
+    def open(cls, url: str, upgrade: bool = True) -> RecordStore:
+        """Open the database at `url` and bring its schema to the newest revision."""
+        store = cls(open_engine(url))
+        if upgrade and migrate.current_revision(store.engine) != migrate.head_revision():
+            migrate.upgrade(store.engine)
+        return store
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded SQLite database."""
+        return is_sqlite(str(self.engine.url))
+
+    def unit_of_work(self) -> AbstractUnitOfWork:
+        """A new unit of work (use it in a `with` block)."""
+        return SqlAlchemyUnitOfWork(self._sessions)
+
+    def run(self, work: Callable[[AbstractUnitOfWork], R]) -> R:
+        """Run one use case in its own transaction, retried while the database is busy."""
+        return run_in_transaction(self.unit_of_work, work)
+
+    def close(self) -> None:
+        """Release every connection."""
+        self.engine.dispose()
