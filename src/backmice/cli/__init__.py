@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from backmice.cli import assess, interview, knowledge
+from backmice.cli import assess, interview, knowledge, records
 from backmice.errors import BackmiceError, InvalidInput, KnowledgeBaseError
 
 __all__ = ["EXIT_BATCH_INVALID", "EXIT_INTERNAL", "EXIT_INVALID", "app", "main"]
@@ -34,6 +34,14 @@ app = typer.Typer(
 app.command("assess")(assess.assess_command)
 app.command("interview")(interview.interview_command)
 app.add_typer(knowledge.app, name="knowledge")
+app.add_typer(records.db_app, name="db")
+app.add_typer(records.patient_app, name="patient")
+app.command("demo")(records.demo_command)
+app.command("backup")(records.backup_command)
+app.command("restore")(records.restore_command)
+app.command("export")(records.export_command)
+app.command("import")(records.import_command)
+app.command("audit")(records.audit_command)
 
 
 @app.callback(invoke_without_command=True)

@@ -8,9 +8,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-__all__ = ["current_revision", "downgrade", "head_revision", "upgrade"]
+__all__ = [
+    "current_revision",
+    "downgrade",
+    "downgrade_on",
+    "head_revision",
+    "upgrade",
+    "upgrade_on",
+]
 
 
 def _config() -> Config:
@@ -36,16 +43,26 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to `revision`, in one transaction per call."""
-    config = _config()
+    """Apply every migration up to `revision`, in one transaction."""
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        upgrade_on(connection, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Undo migrations down to `revision` ('base' removes the whole schema)."""
-    config = _config()
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+        downgrade_on(connection, revision)
+
+
+def upgrade_on(connection: Connection, revision: str = "head") -> None:
+    """`upgrade` inside the caller's transaction."""
+    config = _config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+def downgrade_on(connection: Connection, revision: str) -> None:
+    """`downgrade` inside the caller's transaction."""
+    config = _config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)

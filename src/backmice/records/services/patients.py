@@ -43,7 +43,8 @@ def register_patient(
     if problems:
         raise InvalidRecord(problems)
     if uow.patients.where(identifier=identifier):
-        raise RecordConflict(f"identifier: {identifier!r} already belongs to another patient")
+        # the identifier itself stays out of the message: messages may end up in logs
+        raise RecordConflict("identifier: already belongs to another patient")
     patient = domain.Patient(
         identifier=identifier.strip(),
         name=name.strip(),
