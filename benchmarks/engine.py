@@ -23,6 +23,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -82,8 +83,12 @@ def batch_inference_only(engine: Engine, path: Path) -> float:
 def batch_end_to_end(engine: Engine, path: Path, out: Path) -> tuple[float, int]:
     """JSONL in, JSONL results out: the function behind `backmice assess --batch`."""
     start = time.perf_counter()
-    with out.open("wb") as sink:
-        invalid = run_batch(engine, path.read_bytes(), sink)
+    gc.disable()  # as `backmice assess --batch` does
+    try:
+        with out.open("wb") as sink:
+            invalid = run_batch(engine, path.read_bytes(), sink)
+    finally:
+        gc.enable()
     seconds = time.perf_counter() - start
     lines = len(out.read_bytes().splitlines())
     if invalid:

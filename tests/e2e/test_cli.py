@@ -194,3 +194,11 @@ def test_the_interview_ends_cleanly_when_input_ends() -> None:
     done = run("interview", stdin="y\n")
     assert done.returncode == 0, done.stderr
     assert "the input ended" in done.stdout
+
+
+def test_batch_refuses_text_format(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_text('{"id": "x"}\n')
+    done = run("assess", "--batch", str(path), "--format", "text")
+    assert done.returncode == 2
+    assert "--format: 'text' cannot be used with --batch" in done.stderr

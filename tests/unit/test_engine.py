@@ -349,3 +349,79 @@ def test_the_batch_path_keeps_invalid_cases_in_their_place(engine: Engine) -> No
     assert isinstance(out[0], dict) and out[0]["id"] == "a"
     assert isinstance(out[1], InvalidCase)
     assert isinstance(out[2], dict) and out[2]["id"] == "c"
+
+
+# --- found in review: implied pain and lump, calm advice beside an emergency ----------
+
+
+@pytest.mark.parametrize(
+    ("findings", "rule"),
+    [
+        (
+            {"iv_drug_use": True, "night_pain": True, "progressive_weakness": True},
+            "spinal_infection_with_neurology",
+        ),
+        ({"fever": True, "neuro_deficit": True}, "spinal_infection_with_neurology"),
+        ({"fever": True, "erythema_warmth": True}, "sepsis"),
+    ],
+)
+def test_an_emergency_rule_does_not_wait_for_an_unasked_gate_question(
+    engine: Engine, findings: dict[str, Any], rule: str
+) -> None:
+    result = engine.assess({"findings": findings})
+    assert rule in [f["id"] for f in result["red_flags"]]
+    assert result["triage"] == "emergency"
+
+
+def test_a_stated_absence_still_blocks_the_rule(engine: Engine) -> None:
+    result = engine.assess(
+        {"findings": {"fever": True, "erythema_warmth": True, "lump_present": False}}
+    )
+    assert "sepsis" not in [f["id"] for f in result["red_flags"]]
+
+
+def test_night_pain_implies_pain(engine: Engine) -> None:
+    case = engine.read({"findings": {"night_pain": True}})
+    assert case.values["pain_present"] is True and "pain_present" in case.implied
+
+
+def test_an_emergency_comes_without_advice_to_wait_and_see(engine: Engine) -> None:
+    result = engine.assess(
+        {"setting": "self_check", "findings": {"bladder_bowel_dysfunction": True}}
+    )
+    assert [s["id"] for s in result["next_steps"]] == ["emergency_department"]
+
+
+def test_a_likelihood_ratio_survives_an_underflowed_posterior(engine: Engine) -> None:
+    from backmice.engine.inference import _likelihood_ratios, _log_space_ratios, _softmax
+
+    rows = np.array([engine.rows(engine.read({"findings": {"tender": True, "mobile": True}}))])
+    joint = np.zeros((1, 15)) - 3000.0
+    joint[0, 0] = 0.0  # one condition 3000 nats ahead: every other posterior is exactly 0
+    post = _softmax(joint.copy())
+    assert (post[0, 1:] == 0.0).all()
+    ratios, _ = _likelihood_ratios(engine.model, rows, joint, post)
+    assert np.isfinite(ratios).all() and (ratios > 0).all()
+    # in ordinary ranges the log-space path agrees with the direct one
+    joint = np.log(np.full((1, 15), 1 / 15))
+    direct, _ = _likelihood_ratios(engine.model, rows, joint, _softmax(joint.copy()))
+    known = rows[0][rows[0] != 0]
+    np.testing.assert_allclose(
+        _log_space_ratios(engine.model, np.repeat(joint, len(known), 0), known, 15),
+        direct,
+        rtol=1e-12,
+    )
+
+
+def test_huge_integers_and_non_json_values_get_a_named_problem(engine: Engine) -> None:
+    from decimal import Decimal
+
+    with pytest.raises(InvalidCase, match=r"findings\.duration_weeks: is too large"):
+        engine.assess({"findings": {"duration_weeks": 10**400}})
+    with pytest.raises(InvalidCase, match=r"findings\.bmi: a Decimal is not a plain JSON value"):
+        engine.assess({"findings": {"bmi": Decimal("25")}})
+
+
+def test_the_engine_refuses_too_few_samples() -> None:
+    with pytest.raises(ValueError, match="samples: 0 is not a whole number of at least 2"):
+        Engine(samples=0)

@@ -90,3 +90,16 @@ def test_representative_values_fall_in_their_own_bins(engine: Engine) -> None:
     for finding in engine.kb.findings:
         for state, value in representative_values(finding).items():
             assert finding.state_of(value) == state
+
+
+def test_age_can_raise_the_fracture_flag_after_a_fall(engine: Engine) -> None:
+    interview = Interview(engine)
+    interview.record("trauma", True)
+    age = {q.finding: q for q in interview.ranked()}["age"]
+    assert age.safety_value > 0  # 70 or over fires possible_fracture; the bin starts at 65
+
+
+def test_an_implied_lump_is_not_asked_about(engine: Engine) -> None:
+    interview = Interview(engine)
+    interview.record("size_cm", 3.0)
+    assert "lump_present" not in {q.finding for q in interview.ranked()}

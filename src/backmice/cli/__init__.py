@@ -75,12 +75,15 @@ def main() -> None:
     except BackmiceError as exc:
         typer.echo(str(exc), err=True)
         sys.exit(EXIT_INVALID)
+    except BrokenPipeError:
+        sys.exit(EXIT_INTERNAL)  # the reader went away: nothing left to tell anyone
     except Exception as exc:
         if os.environ.get("BACKMICE_DEBUG"):
             raise
+        # the type only: an exception's text can hold record data, which stays out of
+        # messages and logs; database changes are rolled back by their transaction
         typer.echo(
-            f"internal error ({type(exc).__name__}); nothing was written. "
-            "Set BACKMICE_DEBUG=1 to see the details.",
+            f"internal error ({type(exc).__name__}). Set BACKMICE_DEBUG=1 to see the details.",
             err=True,
         )
         sys.exit(EXIT_INTERNAL)

@@ -17,7 +17,7 @@ from rich.progress import Progress
 from backmice.cli.io import lines, parse_json, read_source, stdout_bytes
 from backmice.cli.render import console, render_result
 from backmice.engine import Engine
-from backmice.errors import InvalidCase, InvalidInput
+from backmice.errors import InvalidCase, InvalidInput, Problem
 
 __all__ = ["assess_command", "run_batch"]
 
@@ -46,6 +46,20 @@ def assess_command(
     engine = Engine()
     data = read_source(file)
     if batch:
+        if output is Format.text:
+            raise InvalidInput(
+                [
+                    Problem(
+                        "--format",
+                        "'text' cannot be used with --batch; "
+                        "a batch writes one JSON result per line",
+                    )
+                ]
+            )
+        # Cases and results are plain acyclic dicts and lists, freed by reference
+        # counting; the cyclic collector would only walk millions of them again and
+        # again (it more than halved throughput), so it rests while this command runs.
+        gc.disable()
         invalid = run_batch(engine, data, sys.stdout.buffer)
         sys.stdout.flush()
         raise typer.Exit(3 if invalid else 0)
@@ -69,16 +83,7 @@ def run_batch(engine: Engine, data: bytes, sink: BinaryIO) -> int:
     """Write one result line per input line to `sink`; return how many were invalid."""
     failures: dict[int, InvalidInput] = {}
     docs = list(_documents(data, failures))
-    # Cases and results are plain acyclic dicts and lists, freed by reference counting;
-    # the cyclic collector would only walk the millions of them again and again (it
-    # more than halved throughput), so it rests while the batch runs.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _write_results(engine, docs, failures, sink)
-    finally:
-        if was_enabled:
-            gc.enable()
+    return _write_results(engine, docs, failures, sink)
 
 
 def _write_results(

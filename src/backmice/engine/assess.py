@@ -22,7 +22,7 @@ from backmice.engine.contract import DISCLAIMER, PLAIN_DISCLAIMER, RESULT_SCHEMA
 from backmice.engine.inference import Scores, score
 from backmice.engine.safety import fire_red_flags, most_urgent, triage_from_differential, urgency
 from backmice.engine.validation import Case, CaseReader
-from backmice.errors import InvalidCase
+from backmice.errors import InvalidCase, KnowledgeBaseError
 from backmice.knowledge import default_knowledge
 from backmice.knowledge.model import Finding, KnowledgeBase, Value
 
@@ -43,10 +43,18 @@ class Engine:
     """Inference over one knowledge base. Build once, reuse: it holds no per-case state."""
 
     def __init__(self, kb: KnowledgeBase | None = None, samples: int = DEFAULT_SAMPLES) -> None:
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
+            raise ValueError(f"samples: {samples!r} is not a whole number of at least 2")
         self.kb = kb if kb is not None else default_knowledge()
         self.model = CompiledModel(self.kb, samples=samples)
         self.reader = CaseReader()
         self._findings = {f.id: f for f in self.kb.findings}
+        accepted = self.reader.finding_ids | {"age", "sex"}
+        if set(self._findings) != accepted:
+            raise KnowledgeBaseError(
+                "the knowledge base's findings do not match the input schema: "
+                f"{sorted(set(self._findings) ^ accepted)}"
+            )
         self._row_of = {
             f.id: (self.model.finding_index[f.id], _row_lookup(f, self.model.state_rows[i]))
             for i, f in enumerate(self.kb.findings)
@@ -147,7 +155,10 @@ class Engine:
         triage = most_urgent([level, *(f.rule.severity for f in fired)])
         step_ids: list[str] = [s for f in fired for s in f.rule.next_steps]
         for c in sorted(implying, key=lambda i: (urgency(kb.conditions[i].triage), -p_list[i])):
-            step_ids.extend(kb.conditions[c].next_steps)
+            # advice more than one level calmer than the triage would contradict it
+            # (no "see how it goes" beside "go to an emergency department now")
+            if urgency(kb.conditions[c].triage) - urgency(triage) <= 1:
+                step_ids.extend(kb.conditions[c].next_steps)
         steps = [kb.next_steps[s] for s in dict.fromkeys(step_ids)]
         return {
             "schema": RESULT_SCHEMA_TAG,

@@ -96,6 +96,25 @@ def score(
     return Scores(posterior=post, interval=bounds, likelihood_ratio=lr, offsets=offsets)
 
 
+def _log_space_ratios(
+    model: CompiledModel, joint: FloatArray, known: IntArray, n_conditions: int
+) -> FloatArray:
+    """The same ratios in log space, for rows where a posterior underflowed to zero:
+    log LR_c = log P(f|c) + logsumexp_{c'!=c}(joint - log P(f|.)) - logsumexp_{c'!=c}(joint)."""
+    log_lik = model.log_likelihood[known]
+    mask = np.where(np.eye(n_conditions, dtype=bool), -np.inf, 0.0)  # drops c itself
+
+    def logsumexp_others(values: FloatArray) -> FloatArray:
+        stacked = values[:, None, :] + mask[None, :, :]  # (P, C, C'), c' = c masked
+        top = stacked.max(axis=2, keepdims=True)
+        summed: FloatArray = np.log(np.exp(stacked - top).sum(axis=2)) + top[..., 0]
+        return summed
+
+    log_ratio = log_lik + logsumexp_others(joint - log_lik) - logsumexp_others(joint)
+    ratios: FloatArray = np.exp(log_ratio)
+    return ratios
+
+
 #: Cases per step: small enough that the temporaries (1 + samples) x conditions per
 #: case stay in the processor's cache.
 _STEP = 128
@@ -158,12 +177,13 @@ def _likelihood_ratios(
     pairs = len(known)
     sums = np.concatenate([p, p / lik]) @ others
     numerator, denominator = sums[:pairs], sums[pairs:]
-    underflow = (numerator == 0.0).any(axis=1)
+    underflow = (numerator == 0.0).any(axis=1) | (denominator == 0.0).any(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio: FloatArray = lik * denominator / numerator
     if underflow.any():
-        weights = _softmax(joint[cases[underflow]] - model.log_likelihood[known[underflow]])
-        numerator[underflow] = (lik[underflow] * weights) @ others
-        denominator[underflow] = weights @ others
-    ratio: FloatArray = lik * denominator / numerator
+        ratio[underflow] = _log_space_ratios(
+            model, joint[cases[underflow]], known[underflow], joint.shape[1]
+        )
     return ratio, offsets
 
 

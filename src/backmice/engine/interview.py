@@ -24,7 +24,7 @@ unwell). These thresholds are interview policy, not clinical knowledge.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +33,8 @@ import numpy.typing as npt
 from backmice.engine.assess import Engine
 from backmice.engine.inference import posterior
 from backmice.engine.validation import LUMP_DESCRIPTORS, PAIN_DESCRIPTORS
-from backmice.knowledge.model import AnyOf, Finding, FindingIs, Value
+from backmice.errors import InvalidCase
+from backmice.knowledge.model import AnyOf, Finding, FindingAtLeast, FindingIs, RedFlagRule, Value
 
 __all__ = [
     "COST",
@@ -42,6 +43,7 @@ __all__ = [
     "SETTLED_CHANCE",
     "Interview",
     "Question",
+    "candidate_values",
     "representative_values",
 ]
 
@@ -69,6 +71,24 @@ class Question:
     def value(self) -> float:
         """Rank: information gain + chance of changing the leader + safety, per unit of cost."""
         return (self.information_gain + self.changes_leader + self.safety_value) / self.cost
+
+
+def candidate_values(finding: Finding, rules: Sequence[RedFlagRule]) -> dict[str, list[Value]]:
+    """Per model state, the raw values worth trying when asking "could this answer fire a
+    rule?": the state's representative value plus every rule threshold inside its bin."""
+    out: dict[str, list[Value]] = {s: [v] for s, v in representative_values(finding).items()}
+    if finding.type in ("number", "integer"):
+        for rule in rules:
+            for threshold in _thresholds(rule.when, finding.id):
+                out[finding.state_of(threshold)].append(threshold)
+    return out
+
+
+def _thresholds(predicate: object, finding_id: str) -> list[float]:
+    if isinstance(predicate, FindingAtLeast):
+        return [predicate.threshold] if predicate.finding == finding_id else []
+    parts = getattr(predicate, "parts", ())
+    return [t for part in parts for t in _thresholds(part, finding_id)]
 
 
 def representative_values(finding: Finding) -> dict[str, Value]:
@@ -99,6 +119,7 @@ class Interview:
         kb = self.engine.kb
         plain = self.setting == "self_check"
         self._askable = [f for f in kb.findings if not plain or f.plain_question is not None]
+        self._candidates = {f.id: candidate_values(f, kb.red_flags) for f in kb.findings}
         self._screening = frozenset(
             p.finding
             for rule in kb.red_flags
@@ -120,12 +141,7 @@ class Interview:
 
     def case(self) -> dict[str, object]:
         """The answers so far as a case of the assessment format."""
-        findings = {k: v for k, v in self.answers.items() if k not in ("age", "sex")}
-        doc: dict[str, object] = {"setting": self.setting, "findings": findings}
-        for key in ("age", "sex"):
-            if key in self.answers:
-                doc[key] = self.answers[key]
-        return doc
+        return self._doc(self.answers)
 
     def record(self, finding: str, value: Value | None) -> None:
         """Record an answer; None means 'not known' (the question still counts)."""
@@ -155,8 +171,12 @@ class Interview:
 
     # --- choosing ---------------------------------------------------------------------
 
-    def _open(self, finding: Finding) -> bool:
-        if finding.id in self.answers or finding.id in self.skipped:
+    def _known(self) -> dict[str, Value]:
+        """What is known: the answers plus what they imply (a size implies a lump)."""
+        return dict(self.engine.read(self._doc(self.answers)).values)
+
+    def _open(self, finding: Finding, known: dict[str, Value]) -> bool:
+        if finding.id in known or finding.id in self.skipped:
             return False
         gate = (
             "lump_present"
@@ -164,18 +184,19 @@ class Interview:
             else ("pain_present" if finding.id in PAIN_DESCRIPTORS else None)
         )
         # a lump descriptor makes no sense once we know there is no lump
-        return gate is None or self.answers.get(gate) is not False
+        return gate is None or known.get(gate) is not False
 
     def ranked(self) -> list[Question]:
         """Unasked questions, most valuable first."""
         model = self.engine.model
         probs = self.probabilities()
         entropy = _entropy(probs)
-        fired = {r.id for r in self.engine.kb.red_flags if r.when.holds(self.answers)}
+        known = self._known()
+        fired = {r.id for r in self.engine.kb.red_flags if r.when.holds(known)}
         plain = self.setting == "self_check"
         out: list[Question] = []
         for finding in self._askable:
-            if not self._open(finding):
+            if not self._open(finding, known):
                 continue
             i = model.finding_index[finding.id]
             rows = [model.state_rows[i][s] for s in finding.states]
@@ -185,7 +206,7 @@ class Interview:
             after = sum(pa * _entropy(joint[s] / pa) for s, pa in enumerate(p_answer) if pa > 0)
             # chance, under the model, that the answer puts another condition in the lead
             changes = float(p_answer[joint.argmax(axis=1) != probs.argmax()].sum())
-            safety = self._safety(finding, p_answer, fired)
+            safety = self._safety(finding, p_answer, fired, known)
             text = finding.plain_question if plain and finding.plain_question else finding.question
             out.append(
                 Question(
@@ -201,15 +222,23 @@ class Interview:
         out.sort(key=lambda q: (-q.value, q.finding))
         return out
 
-    def _safety(self, finding: Finding, p_answer: FloatArray, fired: set[str]) -> float:
+    def _safety(
+        self, finding: Finding, p_answer: FloatArray, fired: set[str], known: dict[str, Value]
+    ) -> float:
+        """Chance that the answer fires a new rule, weighted by the rule's urgency."""
         value = 0.0
-        for s, raw in enumerate(representative_values(finding).values()):
-            trial = dict(self.answers)
-            trial[finding.id] = raw
+        for s, candidates in enumerate(self._candidates[finding.id].values()):
             worst = 0.0
-            for rule in self.engine.kb.red_flags:
-                if rule.id not in fired and rule.when.holds(trial):
-                    worst = max(worst, SAFETY_WEIGHT[rule.severity])
+            for raw in candidates:
+                trial = dict(known)
+                trial[finding.id] = raw
+                try:
+                    values = self.engine.read(self._doc(trial)).values
+                except InvalidCase:
+                    continue  # this answer is impossible beside the others
+                for rule in self.engine.kb.red_flags:
+                    if rule.id not in fired and rule.when.holds(values):
+                        worst = max(worst, SAFETY_WEIGHT[rule.severity])
             value += float(p_answer[s]) * worst
         return value
 

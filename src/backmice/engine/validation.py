@@ -37,6 +37,9 @@ LUMP_DESCRIPTORS = (
 )
 #: Findings that describe a pain: an error while pain_present is false.
 PAIN_DESCRIPTORS = ("pain_character", "radiation")
+#: Findings that, when true, mean the person has pain (not errors beside pain_present:
+#: false, which the format allows, but they imply pain when pain_present is not given).
+PAIN_IMPLYING = ("night_pain", "pain_worse_with_pressure")
 
 _DEFAULT_SETTING = "primary_care"
 
@@ -75,8 +78,15 @@ def _rule(schema: Mapping[str, Any]) -> _Rule:
     )
 
 
+#: Integers beyond this are refused: no clinical value is that large, and floats
+#: (which the model bins numbers as) cannot hold them exactly.
+MAX_INTEGER = 2**53
+
+
 def _number_ok(value: object, rule: _Rule) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, int) and abs(value) > MAX_INTEGER:
         return False
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -192,6 +202,9 @@ class CaseReader:
                 if gate not in findings:
                     values[gate] = True
                     implied.append(gate)
+        if "pain_present" not in values and any(findings.get(f) is True for f in PAIN_IMPLYING):
+            values["pain_present"] = True
+            implied.append("pain_present")
         return Case(id=case_id, setting=setting, values=values, implied=frozenset(implied))
 
     def problems(self, doc: object) -> list[Problem]:
@@ -201,20 +214,22 @@ class CaseReader:
             found.extend(self._describe(error))
         found.extend(self._cross_field(doc))
         found.extend(self._non_finite(doc))
+        if not found:
+            found.extend(self._not_plain_json(doc))
         unique = {(p.field, p.message): p for p in found}
         return sorted(unique.values(), key=lambda p: (p.field, p.message))
 
     def _describe(self, error: ValidationError) -> list[Problem]:
         if "then" in error.schema_path:
             return []  # cross-field rules get their own, clearer message
-        path = ".".join(str(p) for p in error.absolute_path)
+        path = ".".join(str(p) for p in error.absolute_path) or "case"
         value: Any = error.instance
         kind = error.validator
         limit: Any = error.validator_value
         schema: Any = error.schema
         if kind == "additionalProperties":
             allowed = sorted(schema.get("properties", {}))
-            prefix = f"{path}." if path else ""
+            prefix = "" if path == "case" else f"{path}."
             return [
                 Problem(f"{prefix}{key}", f"unknown key; expected one of {', '.join(allowed)}")
                 for key in sorted(set(value) - set(allowed))
@@ -263,6 +278,23 @@ class CaseReader:
                     if d in findings
                 )
         return out
+
+    @staticmethod
+    def _not_plain_json(doc: object) -> list[Problem]:
+        """What the JSON Schema lets through but a case cannot hold: huge integers and
+        values of Python types that JSON has no form for (Decimal, numpy numbers)."""
+        if not isinstance(doc, dict):
+            return [Problem("case", f"{type(doc).__name__} is not a JSON object")]
+        items = [(k, v) for k, v in doc.items() if k != "findings"]
+        if isinstance(doc.get("findings"), dict):
+            items += [(f"findings.{k}", v) for k, v in doc["findings"].items()]
+        out: list[Problem] = []
+        for key, value in items:
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+                out.append(Problem(key, f"is too large (more than {MAX_INTEGER})"))
+            elif not isinstance(value, bool | int | float | str | type(None)):
+                out.append(Problem(key, f"a {type(value).__name__} is not a plain JSON value"))
+        return out or [Problem("case", "is not a valid case")]
 
     @staticmethod
     def _non_finite(doc: object) -> list[Problem]:

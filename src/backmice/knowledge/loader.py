@@ -35,6 +35,7 @@ from backmice.knowledge.model import (
     FindingAtLeast,
     FindingIn,
     FindingIs,
+    FindingIsNot,
     InjectionTestKnowledge,
     KnowledgeBase,
     NextStep,
@@ -353,7 +354,7 @@ def _bins(obj: Any, where: str) -> tuple[Bin, ...]:
         last = i == len(items) - 1
         if last and below is not None:
             raise KnowledgeBaseError(f"{where}.bins: the last bin must have no 'below'")
-        if not last and not isinstance(below, int | float):
+        if not last and (isinstance(below, bool) or not isinstance(below, int | float)):
             raise KnowledgeBaseError(f"{where}.bins[{i}]: 'below' must be a number")
         if out and below is not None and out[-1].below is not None and below <= out[-1].below:
             raise KnowledgeBaseError(f"{where}.bins: 'below' must increase")
@@ -570,26 +571,32 @@ def _predicate(obj: Any, where: str, findings: Mapping[str, Finding]) -> Predica
     if not isinstance(obj, dict):
         raise KnowledgeBaseError(f"{where}: expected a mapping, got {obj!r}")
     if "finding" in obj:
-        raw = _mapping(obj, where, ("finding",), ("is", "in", "at_least"))
+        raw = _mapping(obj, where, ("finding",), ("is", "is_not", "in", "at_least"))
         fid = raw["finding"]
         if fid not in findings:
             raise KnowledgeBaseError(f"{where}: finding {fid!r} is not in findings.yaml")
         finding = findings[fid]
-        tests = [k for k in ("is", "in", "at_least") if k in raw]
+        tests = [k for k in ("is", "is_not", "in", "at_least") if k in raw]
         if len(tests) != 1:
-            raise KnowledgeBaseError(f"{where}: give exactly one of is, in, at_least")
+            raise KnowledgeBaseError(f"{where}: give exactly one of is, is_not, in, at_least")
         if tests[0] == "at_least":
             if finding.type not in ("number", "integer"):
                 raise KnowledgeBaseError(f"{where}: at_least needs a numeric finding, {fid} is not")
             threshold = raw["at_least"]
-            if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-                raise KnowledgeBaseError(f"{where}: at_least must be a number")
+            if (
+                isinstance(threshold, bool)
+                or not isinstance(threshold, int | float)
+                or not math.isfinite(threshold)
+            ):
+                raise KnowledgeBaseError(f"{where}: at_least must be a finite number")
             return FindingAtLeast(fid, float(threshold))
-        values = [raw["is"]] if tests[0] == "is" else _list(raw["in"], where)
+        values = [raw[tests[0]]] if tests[0] in ("is", "is_not") else _list(raw["in"], where)
         for value in values:
             _check_value(finding, value, where)
         if tests[0] == "is":
             return FindingIs(fid, cast(Value, values[0]))
+        if tests[0] == "is_not":
+            return FindingIsNot(fid, cast(Value, values[0]))
         return FindingIn(fid, tuple(cast(Value, v) for v in values))
     if "all" in obj or "any" in obj:
         key = "all" if "all" in obj else "any"

@@ -26,6 +26,7 @@ __all__ = [
     "FindingAtLeast",
     "FindingIn",
     "FindingIs",
+    "FindingIsNot",
     "InjectionTestKnowledge",
     "KnowledgeBase",
     "NextStep",
@@ -191,10 +192,34 @@ class FindingIs:
     value: Value
 
     def holds(self, values: Mapping[str, Value]) -> bool:
+        """True when the finding is known and equals `value`."""
         return self.finding in values and values[self.finding] == self.value
 
     def met(self, values: Mapping[str, Value]) -> tuple[str, ...]:
         return (self.finding,) if self.holds(values) else ()
+
+
+@dataclass(frozen=True, slots=True)
+class FindingIsNot:
+    """True unless the finding is known to equal `value`: an unknown finding satisfies it.
+
+    For safety rules that must not wait for a question nobody asked, e.g. "a lump is
+    not known to be absent".
+    """
+
+    finding: str
+    value: Value
+
+    def holds(self, values: Mapping[str, Value]) -> bool:
+        """True when the finding is unknown or differs from `value`."""
+        return values.get(self.finding, _MISSING) != self.value
+
+    def met(self, values: Mapping[str, Value]) -> tuple[str, ...]:
+        """The finding, when it is known and so took part."""
+        return (self.finding,) if self.finding in values and self.holds(values) else ()
+
+
+_MISSING = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +297,7 @@ class AtLeastOf:
         return _unique(f for p in self.parts for f in p.met(values))
 
 
-Predicate = FindingIs | FindingIn | FindingAtLeast | AllOf | AnyOf | AtLeastOf
+Predicate = FindingIs | FindingIsNot | FindingIn | FindingAtLeast | AllOf | AnyOf | AtLeastOf
 
 
 def _unique(items: object) -> tuple[str, ...]:
@@ -284,7 +309,7 @@ def _unique(items: object) -> tuple[str, ...]:
 
 def findings_of(predicate: Predicate) -> tuple[str, ...]:
     """Every finding a predicate looks at, in order of appearance."""
-    if isinstance(predicate, FindingIs | FindingIn | FindingAtLeast):
+    if isinstance(predicate, FindingIs | FindingIsNot | FindingIn | FindingAtLeast):
         return (predicate.finding,)
     return _unique(f for p in predicate.parts for f in findings_of(p))
 

@@ -191,6 +191,10 @@ class AbstractAuditLog(abc.ABC):
     def count(self) -> int:
         """How many events there are."""
 
+    @abc.abstractmethod
+    def add_many(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Append many events given as column dicts at once (bulk loads); returns the count."""
+
 
 class SqlAlchemyAuditLog(AbstractAuditLog):
     """The audit trail in the `audit_events` table (triggers refuse updates and deletes)."""
@@ -214,6 +218,12 @@ class SqlAlchemyAuditLog(AbstractAuditLog):
         table = TABLES[domain.AuditEvent]
         return int(self.session.scalar(select(func.count()).select_from(table)) or 0)
 
+    def add_many(self, rows: Iterable[dict[str, Any]]) -> int:
+        batch = list(rows)
+        if batch:
+            self.session.execute(TABLES[domain.AuditEvent].insert(), batch)
+        return len(batch)
+
 
 class FakeAuditLog(AbstractAuditLog):
     """The audit trail in a list, for unit tests."""
@@ -230,3 +240,10 @@ class FakeAuditLog(AbstractAuditLog):
 
     def count(self) -> int:
         return len(self.events)
+
+    def add_many(self, rows: Iterable[dict[str, Any]]) -> int:
+        count = 0
+        for row in rows:
+            self.add(domain.AuditEvent(**row))
+            count += 1
+        return count
