@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -49,7 +50,8 @@ def main(argv: list[str]) -> int:
             return 3  # the parent went away before saying go
         for i in range(count):
             entry = ScoreEntry(score=i % 11, kind="current", recorded_at=dt.datetime.now(dt.UTC))
-            scores = store.run(lambda uow, e=entry: record_pain_scores(uow, actor, patient_id, [e]))
+            work = partial(record_pain_scores, actor=actor, patient_id=patient_id, entries=[entry])
+            scores = store.run(work)
             # store.run has returned: the transaction is committed. Only now acknowledge it.
             print(f"{ACK}{scores[0].id}", flush=True)
         print(DONE, flush=True)

@@ -10,7 +10,8 @@ failure names the seed). Then, with every connection of the crashed run closed:
   flight at the kill, committed but not yet acknowledged) is there;
 * every score came with its audit event and no event without its score (no half
   transaction), and the database passes its integrity checks;
-* the application starts cleanly: the store opens (migrations at head) and writes.
+* the application starts cleanly: `python -m backmice db upgrade` succeeds, and the
+  store opens (migrations at head) and takes a new write.
 
 A store that acknowledged before committing, or whose commits were not atomic, fails
 here. (A SIGKILL leaves the operating system's buffers intact, so a missing fsync is
@@ -24,6 +25,8 @@ import os
 import random
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -114,9 +117,19 @@ def _check_consistency(engine: Engine, where: str) -> None:
 
 
 def _check_application_starts(url: str, patient_id: str, where: str) -> None:
-    # `python -m backmice db upgrade` does not exist yet (backmice.cli has no `db`
-    # command), so the application's start is opened in-process: RecordStore.open runs
-    # the migrations exactly as the application does. Run the command here once it exists.
+    """`backmice db upgrade` succeeds, and the store opens at head and takes a new write."""
+    upgrade = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "backmice", "db", "upgrade"],
+        env={**os.environ, "BACKMICE_DATABASE_URL": url, "BACKMICE_DEBUG": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert upgrade.returncode == 0, f"db upgrade: {upgrade.stdout}{upgrade.stderr} ({where})"
+    assert upgrade.stdout.rstrip().endswith(f"-> {migrate.head_revision()} (head)"), (
+        f"db upgrade: {upgrade.stdout} ({where})"
+    )
     store = RecordStore.open(url)
     try:
         assert migrate.current_revision(store.engine) == migrate.head_revision(), where

@@ -179,7 +179,11 @@ def patient_show(
     p = record["patient"]
     out.print(f"[bold]{p['name']}[/] ({p['identifier']}), born {p['birth_date']}, {p['sex']}")
     out.print(f"id {p['id']}")
-    nodules = Table(title=f"Nodules ({len(record['nodules'])})")
+    shown = min(len(record["nodules"]), 50)
+    caption = (
+        f"first {shown} shown; --format json has all" if shown < len(record["nodules"]) else None
+    )
+    nodules = Table(title=f"Nodules ({len(record['nodules'])})", caption=caption)
     for column in ("label", "region", "side", "x", "y", "status", "latest size"):
         nodules.add_column(column)
     for n in record["nodules"][:50]:
@@ -219,11 +223,9 @@ def demo_command(
             )
     finally:
         store.close()
-    typer.echo(
-        ", ".join(f"{k} {v}" for k, v in vars(summary).items() if not k.startswith("_"))
-        if hasattr(summary, "__dict__")
-        else str(summary)
-    )
+    typer.echo("loaded " + ", ".join(f"{k} {v}" for k, v in summary.counts().items()))
+    if summary.large_patient_id:
+        typer.echo(f"patient with {large_patient_nodules} nodules: {summary.large_patient_id}")
 
 
 def backup_command(
@@ -287,7 +289,9 @@ def import_command(
     doc = parse_json(read_source(file), where="record")
     store = open_store()
     try:
-        patient = store.run(lambda uow: services.import_patient(uow, actor(), doc))
+        with _progress("importing") as show:
+            patient = store.run(lambda uow: services.import_patient(uow, actor(), doc))
+            show(1, 1)
     finally:
         store.close()
     typer.echo(patient.id)
