@@ -150,3 +150,19 @@ def test_the_audit_trail_lists_who_did_what(home: dict[str, str]) -> None:
     assert [e["action"] for e in trail] == ["create", "read"]
     assert all(e["actor"].startswith("cli:") for e in trail)
     assert all("Test Person" not in json.dumps(e) for e in trail)  # no PHI in the audit
+
+
+def test_demo_is_deterministic_for_a_seed(home: dict[str, str], tmp_path: Path) -> None:
+    other = dict(home, BACKMICE_DATA_DIR=str(tmp_path / "other"))
+    first = run(home, "demo", "--patients", "5", "--seed", "11")
+    second = run(other, "demo", "--patients", "5", "--seed", "11")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    assert first.stderr == ""  # no progress bar when not a terminal
+    listed = run(home, "patient", "list", "--format", "json").stdout
+    assert listed == run(other, "patient", "list", "--format", "json").stdout
+    [one, *_] = json.loads(listed)
+    assert (
+        run(home, "export", "--patient", one["id"]).stdout
+        == run(other, "export", "--patient", one["id"]).stdout
+    )
