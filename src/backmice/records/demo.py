@@ -32,16 +32,23 @@ one writes (`parallel`), using the machine's second core.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
+import functools
+import gc
 import multiprocessing
 import os
 import queue
 import random
+import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from types import TracebackType
 from typing import Any
+
+from sqlalchemy import text
 
 from backmice.care.injection_test import read_injection_test
 from backmice.engine import Engine
@@ -49,12 +56,13 @@ from backmice.errors import InvalidRecord, Problem, RecordConflict
 from backmice.knowledge import default_knowledge
 from backmice.knowledge.model import KnowledgeBase
 from backmice.records.store import RecordStore
-from backmice.records.unit_of_work import AbstractUnitOfWork
+from backmice.records.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
 __all__ = ["DEFAULT_START", "CohortSummary", "generate_cohort", "patient_identifier"]
 
 #: The default time the cohort is dated back from: every record happened before it.
 DEFAULT_START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+_EARLIEST_START = dt.datetime(2010, 1, 1, tzinfo=dt.UTC)
 
 _FEMALE_NAMES = (
     "Ada", "Alma", "Bea", "Cora", "Dora", "Edie", "Faye", "Greta", "Hana", "Ines",
@@ -120,6 +128,10 @@ _NODULE_CUM = (0.16, 0.42, 0.66, 0.80, 0.90, 0.96, 1.0)
 _MANY_NODULES_SHARE = 0.03
 #: Visits, 1-6.
 _ENCOUNTER_CUM = (0.18, 0.43, 0.65, 0.80, 0.92, 1.0)
+#: SQLite page cache while loading, in KiB (negative: a size, not a page count). Random
+#: UUID keys spread each batch over every index page; with the default 2 MB cache the
+#: load slows down as the tables grow.
+_BULK_CACHE_SIZE = -256 * 1024
 #: Batches a worker process builds ahead of the writer.
 _AHEAD = 2
 
@@ -181,8 +193,9 @@ def generate_cohort(
     `assessments`, each patient gets one stored `engine.assess` result (a default
     `Engine` when none is given). `parallel` builds the rows in a worker process while
     this one writes; by default it does so for cohorts of four batches or more on a
-    machine with more than one core. Raises `InvalidRecord` for bad arguments and
-    `RecordConflict` when this cohort is already in the database.
+    machine with more than one core (Linux only, as the worker is forked). Raises
+    `InvalidRecord` for bad arguments and `RecordConflict` when this cohort is already in
+    the database; if writing fails part-way, the batches already committed stay.
     """
     start = DEFAULT_START if start is None else start
     _check_arguments(patients, seed, actor, start, large_patient_nodules, batch_size)
@@ -195,25 +208,22 @@ def generate_cohort(
     if assessments and engine is None:
         engine = Engine()
     kb = engine.kb if engine is not None else default_knowledge()
-    recipe = _Recipe(
-        seed=seed,
-        start=start,
-        patients=patients,
-        large_patient_nodules=large_patient_nodules,
-        kb=kb,
-        samples=engine.model.samples if assessments and engine is not None else None,
-    )
+    recipe = _Recipe(seed, start, patients, large_patient_nodules, kb)
+    maker = _PatientMaker(recipe, engine if assessments else None)
     ranges = [(lo, min(total, lo + batch_size)) for lo in range(0, total, batch_size)]
     if parallel is None:
         parallel = len(ranges) >= 4 and (os.cpu_count() or 1) > 1
+    parallel = parallel and _can_fork()
     counts = dict.fromkeys(CohortSummary().counts(), 0)
     detail = f"demo seed={seed}"
     done = 0
+    cache_before = store.run(_cache_size) if store.is_sqlite else None
+    cache = None if cache_before is None else _BULK_CACHE_SIZE
     with (
-        _WorkerBatches(recipe, ranges)
-        if parallel
-        else _LocalBatches(_PatientMaker(recipe, engine if assessments else None), ranges)
-    ) as batches:
+        _WorkerBatches(maker, ranges) if parallel else _LocalBatches(maker, ranges) as batches,
+        _restore_cache(store, cache_before),
+        _gc_paused(),
+    ):
         for rows in batches:
             now = dt.datetime.now(dt.UTC)
             rows.audit_events = [
@@ -228,7 +238,7 @@ def generate_cohort(
                 }
                 for p in rows.patients
             ]
-            store.run(rows.write)
+            store.run(functools.partial(rows.write, cache=cache))
             for name, n in rows.counts().items():
                 counts[name] += n
             done += len(rows.patients)
@@ -239,6 +249,45 @@ def generate_cohort(
         wanted = patient_identifier(seed, patients)
         large_id = store.run(lambda uow: uow.patients.where(identifier=wanted)[0].id)
     return CohortSummary(**counts, large_patient_id=large_id)
+
+
+def _cache_size(uow: AbstractUnitOfWork) -> int | None:
+    """SQLite's page cache setting on this unit of work's connection (None elsewhere)."""
+    if not isinstance(uow, SqlAlchemyUnitOfWork):
+        return None
+    return int(uow.session.execute(text("PRAGMA cache_size")).scalar_one())
+
+
+def _set_cache_size(uow: AbstractUnitOfWork, value: int) -> None:
+    if isinstance(uow, SqlAlchemyUnitOfWork):
+        uow.session.execute(text(f"PRAGMA cache_size = {int(value)}"))
+
+
+@contextlib.contextmanager
+def _restore_cache(store: RecordStore, before: int | None) -> Iterator[None]:
+    """Put SQLite's page cache back as it was once the load is over (or has failed)."""
+    try:
+        yield
+    finally:
+        if before is not None:
+            store.run(functools.partial(_set_cache_size, value=before))
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while loading, as it was afterwards.
+
+    A batch is hundreds of thousands of small dicts and lists (the assessment results
+    above all) that refcounting alone frees, having no cycles; the collector would
+    walk them again and again, costing about a third of the load's time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _check_arguments(
@@ -254,11 +303,17 @@ def _check_arguments(
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             problems.append(Problem(name, f"{value!r} is not a whole number >= {low}"))
     if not isinstance(actor, str) or not actor.strip() or len(actor) > 200:
-        problems.append(Problem("actor", f"{actor!r} is not non-empty text of at most 200"))
+        problems.append(
+            Problem("actor", f"{actor!r} is not non-empty text of at most 200 characters")
+        )
     if not isinstance(start, dt.datetime) or start.tzinfo is None:
         problems.append(Problem("start", f"{start!r} is not a timestamp with a time zone"))
     elif start > dt.datetime.now(dt.UTC):
         problems.append(Problem("start", f"{start.isoformat()} is in the future"))
+    elif start < _EARLIEST_START:
+        problems.append(
+            Problem("start", f"{start.isoformat()} is before 2010 (birth dates run to 2005)")
+        )
     if problems:
         raise InvalidRecord(problems)
 
@@ -293,8 +348,11 @@ class _Rows:
     notes: list[Row] = field(default_factory=list)
     audit_events: list[Row] = field(default_factory=list)
 
-    def write(self, uow: AbstractUnitOfWork) -> None:
-        """Insert every row in one transaction (can run again after a rollback)."""
+    def write(self, uow: AbstractUnitOfWork, cache: int | None = None) -> None:
+        """Insert every row in one transaction (can run again after a rollback), with
+        SQLite's page cache set to `cache` first when that is given."""
+        if cache is not None:
+            _set_cache_size(uow, cache)
         for name in _TABLES:
             getattr(uow, name).add_many(getattr(self, name))
         uow.audit.add_many(self.audit_events)
@@ -306,14 +364,13 @@ class _Rows:
 
 @dataclass(frozen=True, slots=True)
 class _Recipe:
-    """Everything that decides the cohort's content (sent to a worker process)."""
+    """Everything, besides the engine, that decides the cohort's content."""
 
     seed: int
     start: dt.datetime
     patients: int
     large_patient_nodules: int
     kb: KnowledgeBase
-    samples: int | None  # the engine's sample count; None: no assessments
 
 
 class _LocalBatches:
@@ -340,19 +397,19 @@ class _LocalBatches:
 
 
 class _WorkerBatches:
-    """Batches built by a worker process, `_AHEAD` of the one being written."""
+    """Batches built by a forked worker process, `_AHEAD` of the one being written."""
 
-    def __init__(self, recipe: _Recipe, ranges: list[tuple[int, int]]) -> None:
-        self.recipe = recipe
+    def __init__(self, maker: _PatientMaker, ranges: list[tuple[int, int]]) -> None:
+        self.maker = maker
         self.ranges = ranges
 
     def __enter__(self) -> _WorkerBatches:
-        context = multiprocessing.get_context("spawn")
+        context = multiprocessing.get_context("fork")
         self.tasks: Any = context.Queue()
         self.results: Any = context.Queue()
         self.process = context.Process(
             target=_build_batches,
-            args=(self.recipe, self.tasks, self.results),
+            args=(self.maker, self.tasks, self.results),
             name="backmice-demo",
             daemon=True,
         )
@@ -360,8 +417,8 @@ class _WorkerBatches:
         return self
 
     def __iter__(self) -> Iterator[_Rows]:
-        for lo, hi in self.ranges[:_AHEAD]:
-            self.tasks.put((lo, hi))
+        for task in self.ranges[:_AHEAD]:
+            self.tasks.put(task)
         for k in range(len(self.ranges)):
             item = self._next()
             if k + _AHEAD < len(self.ranges):
@@ -378,10 +435,9 @@ class _WorkerBatches:
                         f"the demo worker process stopped (exit code {self.process.exitcode})"
                     ) from None
                 continue
-            if isinstance(item, str):
-                raise RuntimeError(f"the demo worker process failed:\n{item}")
-            assert isinstance(item, _Rows)
-            return item
+            if isinstance(item, _Rows):
+                return item
+            raise RuntimeError(f"the demo worker process failed:\n{item}")
 
     def __exit__(
         self,
@@ -389,27 +445,35 @@ class _WorkerBatches:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.tasks.put(None)
-        self.process.join(timeout=10)
-        if self.process.is_alive():
+        if exc_type is None:  # every batch taken: the worker is waiting for its next task
+            self.tasks.put(None)
+            self.process.join(timeout=60)
+        if self.process.is_alive():  # or it may be stuck handing over a batch nobody takes
             self.process.terminate()
             self.process.join()
-        for q in (self.tasks, self.results):
-            q.close()
-            q.join_thread()
+        for channel in (self.tasks, self.results):
+            channel.close()
+            channel.join_thread()
         self.process.close()
 
 
-def _build_batches(recipe: _Recipe, tasks: Any, results: Any) -> None:
+def _can_fork() -> bool:
+    """A worker can be forked safely: Linux, and no other thread in this process."""
+    return (
+        sys.platform == "linux"
+        and "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+    )
+
+
+def _build_batches(maker: _PatientMaker, tasks: Any, results: Any) -> None:
     """The worker process: build each (lo, hi) batch asked for, until given None."""
+    gc.disable()  # this process only makes batches, which hold no reference cycles
     try:
-        engine = None if recipe.samples is None else Engine(recipe.kb, samples=recipe.samples)
-        maker = _PatientMaker(recipe, engine)
         while (task := tasks.get()) is not None:
             results.put(maker.batch(*task))
-    except BaseException:
+    except BaseException:  # reported by the writer, which raises it
         results.put(traceback.format_exc())
-        raise
     finally:
         results.close()
         results.join_thread()
@@ -469,6 +533,10 @@ class _Course:
     eases_from: dt.datetime | None = None  # when the first treatment that worked was given
     relief: float = 0.0  # share of the pain that goes once that treatment has taken effect
     removed: dict[str, int] = field(default_factory=dict)  # nodule id -> visit excised
+
+    def pain_clinic_from(self, visit: int) -> None:
+        """A procedure at `visit`: seen in the pain clinic from then on, if not before."""
+        self.clinic_from = visit if self.clinic_from is None else min(self.clinic_from, visit)
 
     def level(self, when: dt.datetime, before: float) -> float:
         """The expected pain at `when`, given its level before any treatment worked."""
@@ -704,13 +772,13 @@ class _PatientMaker:
                     (visit, "injection", "Local anaesthetic with corticosteroid into the nodule.",
                      main_id, 0.65)
                 )  # fmt: skip
-                course.clinic_from = visit
+                course.pain_clinic_from(visit)
         elif main is not None and last >= 1 and rng.random() < 0.35:
             visit = max(main.visit, 1)
             steps.append(
                 (visit, "injection", "Local anaesthetic with corticosteroid.", main_id, 0.5)
             )
-            course.clinic_from = visit
+            course.pain_clinic_from(visit)
         if main is not None and last >= 2 and rng.random() < 0.3:
             kind = rng.choice(
                 ("repeated_needling", "dry_needling", "manual_therapy", "acupuncture")
@@ -727,14 +795,14 @@ class _PatientMaker:
                  "Excised under local anaesthetic; fascial defect closed.", main_id, 0.85)
             )  # fmt: skip
             course.removed[str(main_id)] = visit
-            course.clinic_from = min(visit, course.clinic_from or visit)
+            course.pain_clinic_from(visit)
         if len(nodules) >= 10 and last >= 2 and rng.random() < 0.2:
             visit = rng.randint(2, last)
             steps.append((visit, "liposuction", "Liposuction of the clustered nodules.", None, 0.8))
             for nodule in nodules:
                 if nodule.visit <= visit and rng.random() < 0.6:
                     course.removed.setdefault(str(nodule.row["id"]), visit)
-            course.clinic_from = min(visit, course.clinic_from or visit)
+            course.pain_clinic_from(visit)
         steps.sort(key=lambda step: step[0])
         for visit, kind, details, nodule_id, chance in steps:
             works = rng.random() < chance
@@ -795,7 +863,7 @@ class _PatientMaker:
                 if nodule.visit <= i and at <= _nodule_end(course, times, nodule.row["id"]):
                     score("with_pressure", at, course.worst, nodule.row["id"])
         day0 = times[0].replace(hour=0, minute=0)
-        for _ in range(rng.choice((0, 0, 1, 1, 2, 2, 3))):  # diary days
+        for _ in range(rng.choice((0, 0, 1, 1, 2, 2))):  # diary days
             day = day0 + dt.timedelta(days=rng.randint(1, span))
             for hour in sorted(rng.sample(range(7, 22), rng.choice((1, 2, 2, 3, 4)))):
                 at = day + dt.timedelta(hours=hour, minutes=rng.randrange(60))
