@@ -16,7 +16,7 @@ from backmice.engine import Engine
 from backmice.engine.contract import DISCLAIMER, PLAIN_DISCLAIMER, input_schema, result_schema
 from backmice.engine.safety import urgency
 from backmice.engine.synthetic import generate_cases
-from backmice.engine.validation import LUMP_DESCRIPTORS, PAIN_DESCRIPTORS
+from backmice.engine.validation import LUMP_DESCRIPTORS, PAIN_DESCRIPTORS, PAIN_IMPLYING
 from backmice.errors import InvalidCase
 from backmice.knowledge import KnowledgeBase
 from tests.conftest import SPEC_EXAMPLE
@@ -269,8 +269,10 @@ def test_a_finding_with_lr_above_one_never_lowers_that_conditions_odds(
         ("lump_present", LUMP_DESCRIPTORS),
         ("pain_present", PAIN_DESCRIPTORS),
     ):
-        if name in descriptors:
-            assume(doc["findings"].get(gate) is not False)
+        implies = name in descriptors or (
+            gate == "pain_present" and name in PAIN_IMPLYING and value is True
+        )
+        if implies and gate not in doc["findings"]:
             doc = copy.deepcopy(doc)
             doc["findings"][gate] = True
     try:
