@@ -38,6 +38,20 @@ __all__ = [
 _SETTINGS = ("primary_care", "pain_clinic", "self_check")
 
 
+def _existing_links(
+    uow: AbstractUnitOfWork,
+    patient_id: str,
+    nodule_id: str | None = None,
+    encounter_id: str | None = None,
+) -> None:
+    """The patient exists, and the nodule and encounter (when given) are theirs."""
+    existing_patient(uow, patient_id)
+    if nodule_id is not None:
+        existing_nodule(uow, nodule_id, patient_id)
+    if encounter_id is not None:
+        _existing_encounter(uow, encounter_id, patient_id)
+
+
 def _existing_encounter(uow: AbstractUnitOfWork, encounter_id: str, patient_id: str) -> None:
     encounter = uow.encounters.get(encounter_id)
     if encounter is None or encounter.patient_id != patient_id:
@@ -200,11 +214,7 @@ def record_injection_test(
         problems.extend(exc.problems)
     if problems:
         raise InvalidRecord(problems)
-    existing_patient(uow, patient_id)
-    if nodule_id is not None:
-        existing_nodule(uow, nodule_id, patient_id)
-    if encounter_id is not None:
-        _existing_encounter(uow, encounter_id, patient_id)
+    _existing_links(uow, patient_id, nodule_id, encounter_id)
     test = domain.InjectionTest(
         patient_id=patient_id,
         performed_at=performed_at,
@@ -244,11 +254,7 @@ def record_treatment(
     check_text(outcome, "outcome", problems, 4000, required=False)
     if problems:
         raise InvalidRecord(problems)
-    existing_patient(uow, patient_id)
-    if nodule_id is not None:
-        existing_nodule(uow, nodule_id, patient_id)
-    if encounter_id is not None:
-        _existing_encounter(uow, encounter_id, patient_id)
+    _existing_links(uow, patient_id, nodule_id, encounter_id)
     treatment = domain.Treatment(
         patient_id=patient_id,
         kind=kind,
@@ -282,9 +288,7 @@ def add_note(
     check_time(when, "written_at", problems)
     if problems:
         raise InvalidRecord(problems)
-    existing_patient(uow, patient_id)
-    if encounter_id is not None:
-        _existing_encounter(uow, encounter_id, patient_id)
+    _existing_links(uow, patient_id, encounter_id=encounter_id)
     note = domain.Note(
         patient_id=patient_id, author=author, text=text, written_at=when, encounter_id=encounter_id
     )
