@@ -56,7 +56,7 @@ from backmice.errors import InvalidRecord, Problem, RecordConflict
 from backmice.knowledge import default_knowledge
 from backmice.knowledge.model import KnowledgeBase
 from backmice.records.store import RecordStore
-from backmice.records.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
+from backmice.records.unit_of_work import REPOSITORIES, AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
 __all__ = ["DEFAULT_START", "CohortSummary", "generate_cohort", "patient_identifier"]
 
@@ -322,17 +322,8 @@ def _check_arguments(
 
 # --- batches of rows ---------------------------------------------------------------
 
-_TABLES = (
-    "patients",
-    "nodules",
-    "nodule_sizes",
-    "encounters",
-    "assessments",
-    "pain_scores",
-    "injection_tests",
-    "treatments",
-    "notes",
-)
+#: The record tables a cohort fills, parents first (every repository but users).
+_TABLES = tuple(name for name in REPOSITORIES if name != "users")
 
 
 @dataclass(slots=True)
