@@ -92,6 +92,8 @@ def _table_counts(store: RecordStore) -> dict[str, int]:
             "injection_tests",
             "treatments",
             "notes",
+            "outcome_scores",
+            "plan_decisions",
         )
     }
     counts["audit_events"] = store.run(lambda uow: uow.audit.count())

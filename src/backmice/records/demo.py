@@ -151,6 +151,8 @@ class CohortSummary:
     injection_tests: int = 0
     treatments: int = 0
     notes: int = 0
+    outcome_scores: int = 0
+    plan_decisions: int = 0
     audit_events: int = 0
     #: The extra patient with `large_patient_nodules` nodules, when one was asked for.
     large_patient_id: str | None = None
@@ -339,6 +341,8 @@ class _Rows:
     injection_tests: list[Row] = field(default_factory=list)
     treatments: list[Row] = field(default_factory=list)
     notes: list[Row] = field(default_factory=list)
+    outcome_scores: list[Row] = field(default_factory=list)
+    plan_decisions: list[Row] = field(default_factory=list)
     audit_events: list[Row] = field(default_factory=list)
 
     def write(self, uow: AbstractUnitOfWork, cache: int | None = None) -> None:

@@ -22,7 +22,9 @@ from typing import Any, Literal
 __all__ = [
     "AUDIT_ACTIONS",
     "NODULE_STATUSES",
+    "OUTCOME_MEASURES",
     "PAIN_KINDS",
+    "PLAN_DECISIONS",
     "REGIONS",
     "ROLES",
     "SIDES",
@@ -34,8 +36,10 @@ __all__ = [
     "Nodule",
     "NoduleSize",
     "Note",
+    "OutcomeScore",
     "PainScore",
     "Patient",
+    "PlanDecision",
     "Treatment",
     "User",
     "new_id",
@@ -67,6 +71,10 @@ TREATMENT_KINDS = (
     "excision_with_fascial_repair",
     "liposuction",
 )
+#: Outcome measures besides the NRS: PGIC 1-7, sitting tolerance in minutes.
+OUTCOME_MEASURES = ("pgic", "sitting_tolerance")
+#: What a clinician can do with the care plan's proposal.
+PLAN_DECISIONS = ("accept", "choose", "stop")
 AUDIT_ACTIONS = ("read", "create", "update", "export", "import", "backup", "restore")
 
 Sex = Literal["female", "male", "other"]
@@ -186,6 +194,35 @@ class Treatment:
     outcome: str = ""
     nodule_id: str | None = None
     encounter_id: str | None = None
+    id: str = field(default_factory=new_id)
+
+
+@dataclass(eq=False)
+class OutcomeScore:
+    """A patient-reported outcome other than pain: PGIC (1-7) or sitting tolerance (minutes)."""
+
+    patient_id: str
+    measure: str
+    value: int
+    recorded_at: dt.datetime
+    nodule_id: str | None = None
+    id: str = field(default_factory=new_id)
+
+
+@dataclass(eq=False)
+class PlanDecision:
+    """A clinician's decision on the care plan: accept the proposed step, choose another
+    (with a coded reason), or stop; accepting or choosing schedules the step's review."""
+
+    patient_id: str
+    decision: str
+    step_id: str
+    decided_at: dt.datetime
+    decided_by: str
+    reason_code: str | None = None
+    note: str = ""
+    review_due: dt.date | None = None
+    nodule_id: str | None = None
     id: str = field(default_factory=new_id)
 
 

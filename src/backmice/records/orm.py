@@ -187,6 +187,42 @@ notes = Table(
     Column("written_at", UTCDateTime, nullable=False),
 )
 
+outcome_scores = Table(
+    "outcome_scores",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("patient_id", String(_ID), ForeignKey("patients.id"), nullable=False),
+    Column("nodule_id", String(_ID), ForeignKey("nodules.id")),
+    Column("measure", String(24), nullable=False),
+    Column("value", Integer, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    _in("measure", domain.OUTCOME_MEASURES),
+    CheckConstraint(
+        "(measure = 'pgic' AND value BETWEEN 1 AND 7) OR "
+        "(measure = 'sitting_tolerance' AND value BETWEEN 0 AND 1440)",
+        name="ck_outcome_scores_range",
+    ),
+    Index("ix_outcome_scores_patient_time", "patient_id", "recorded_at"),
+)
+
+plan_decisions = Table(
+    "plan_decisions",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("patient_id", String(_ID), ForeignKey("patients.id"), nullable=False),
+    Column("nodule_id", String(_ID), ForeignKey("nodules.id")),
+    Column("decision", String(8), nullable=False),
+    Column("step_id", String(40), nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(200), nullable=False),
+    Column("reason_code", String(40)),
+    Column("note", Text, nullable=False, default=""),
+    Column("review_due", Date),
+    _in("decision", domain.PLAN_DECISIONS),
+    Index("ix_plan_decisions_patient_time", "patient_id", "decided_at"),
+    Index("ix_plan_decisions_review_due", "review_due"),
+)
+
 users = Table(
     "users",
     metadata,
@@ -226,6 +262,8 @@ TABLES: dict[type[Any], Table] = {
     domain.InjectionTest: injection_tests,
     domain.Treatment: treatments,
     domain.Note: notes,
+    domain.OutcomeScore: outcome_scores,
+    domain.PlanDecision: plan_decisions,
     domain.AuditEvent: audit_events,
 }
 

@@ -49,6 +49,8 @@ REPOSITORIES: dict[str, type[Any]] = {
     "injection_tests": domain.InjectionTest,
     "treatments": domain.Treatment,
     "notes": domain.Note,
+    "outcome_scores": domain.OutcomeScore,
+    "plan_decisions": domain.PlanDecision,
     "users": domain.User,
 }
 
@@ -65,6 +67,8 @@ class AbstractUnitOfWork(abc.ABC):
     injection_tests: AbstractRepository[domain.InjectionTest]
     treatments: AbstractRepository[domain.Treatment]
     notes: AbstractRepository[domain.Note]
+    outcome_scores: AbstractRepository[domain.OutcomeScore]
+    plan_decisions: AbstractRepository[domain.PlanDecision]
     users: AbstractRepository[domain.User]
     audit: AbstractAuditLog
 

@@ -16,6 +16,7 @@ __all__ = [
     "check_choice",
     "check_map_point",
     "check_nrs",
+    "check_outcome",
     "check_text",
     "check_time",
     "existing_nodule",
@@ -53,6 +54,23 @@ def check_choice(
 def check_nrs(value: object, field: str, problems: list[Problem]) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
         problems.append(Problem(field, f"{value!r} is not a whole number from 0 to 10 (NRS-11)"))
+
+
+#: Outcome measures besides the NRS -> (lowest, highest, what the number is)
+OUTCOME_RANGES = {
+    "pgic": (1, 7, "a PGIC rating from 1 (very much improved) to 7 (very much worse)"),
+    "sitting_tolerance": (0, 1440, "minutes of sitting from 0 to 1440"),
+}
+
+
+def check_outcome(measure: object, value: object, where: str, problems: list[Problem]) -> None:
+    prefix = f"{where}." if where else ""
+    if measure not in OUTCOME_RANGES:
+        check_choice(measure, f"{prefix}measure", tuple(OUTCOME_RANGES), problems)
+        return
+    low, high, meaning = OUTCOME_RANGES[str(measure)]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        problems.append(Problem(f"{prefix}value", f"{value!r} is not {meaning}"))
 
 
 def check_time(value: object, field: str, problems: list[Problem]) -> None:

@@ -18,6 +18,7 @@ from backmice.records.services._checks import (
     check_choice,
     check_map_point,
     check_nrs,
+    check_outcome,
     existing_patient,
 )
 from backmice.records.services.views import as_dict
@@ -37,7 +38,11 @@ SECTIONS: dict[str, type[Any]] = {
     "injection_tests": domain.InjectionTest,
     "treatments": domain.Treatment,
     "notes": domain.Note,
+    "outcome_scores": domain.OutcomeScore,
+    "plan_decisions": domain.PlanDecision,
 }
+#: Sections added after the first exports were written: absent means empty.
+_LATER_SECTIONS = ("outcome_scores", "plan_decisions")
 _TIMES = {
     "created_at",
     "updated_at",
@@ -47,6 +52,7 @@ _TIMES = {
     "recorded_at",
     "performed_at",
     "written_at",
+    "decided_at",
 }
 
 
@@ -93,7 +99,7 @@ def _build(cls: type[Any], raw: object, where: str, problems: list[Problem]) -> 
                 values[name] = dt.datetime.fromisoformat(values[name])
                 if values[name].tzinfo is None:
                     raise ValueError(f"{name}: {raw[name]!r} has no time zone")
-            elif name == "birth_date":
+            elif name in ("birth_date", "review_due") and values[name] is not None:
                 values[name] = dt.date.fromisoformat(values[name])
     except (TypeError, ValueError) as exc:
         problems.append(Problem(where, f"bad date or time: {exc}"))
@@ -112,6 +118,10 @@ def _check(item: Any, where: str, problems: list[Problem]) -> None:
         check_choice(item.side, f"{where}.side", domain.SIDES, problems)
     elif isinstance(item, domain.Treatment):
         check_choice(item.kind, f"{where}.kind", domain.TREATMENT_KINDS, problems)
+    elif isinstance(item, domain.OutcomeScore):
+        check_outcome(item.measure, item.value, where, problems)
+    elif isinstance(item, domain.PlanDecision):
+        check_choice(item.decision, f"{where}.decision", domain.PLAN_DECISIONS, problems)
 
 
 def import_patient(uow: AbstractUnitOfWork, actor: str, doc: object) -> domain.Patient:
@@ -119,6 +129,7 @@ def import_patient(uow: AbstractUnitOfWork, actor: str, doc: object) -> domain.P
     problems: list[Problem] = []
     if not isinstance(doc, dict):
         raise InvalidRecord([Problem("record", "is not a JSON object")])
+    doc = {**{section: [] for section in _LATER_SECTIONS}, **doc}
     expected = {"schema", "patient", *SECTIONS}
     if set(doc) != expected:
         raise InvalidRecord(
