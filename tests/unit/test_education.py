@@ -26,7 +26,16 @@ from backmice.care.education import (
 from backmice.errors import KnowledgeBaseError, RecordNotFound
 from backmice.knowledge import KnowledgeBase
 
-REQUIRED_PAGES = ("self-care", "after-care", "when-to-get-help")
+READING_ORDER = (
+    "what-is-a-back-mouse",
+    "other-causes",
+    "self-care",
+    "exercise",
+    "treatments",
+    "after-care",
+    "when-to-get-help",
+    "faq",
+)
 
 PAGES = education_pages()
 
@@ -58,11 +67,9 @@ def pages_copy(tmp_path: Path) -> Path:
 # --- the packaged pages ---------------------------------------------------------------
 
 
-def test_every_required_topic_has_a_page() -> None:
-    ids = [page.id for page in PAGES]
-    assert set(REQUIRED_PAGES) <= set(ids)
-    assert len(ids) == len(set(ids))
-    for page_id in REQUIRED_PAGES:
+def test_every_required_topic_has_a_page_in_reading_order() -> None:
+    assert tuple(page.id for page in PAGES) == READING_ORDER
+    for page_id in READING_ORDER:
         assert education_page(page_id).id == page_id
 
 
@@ -124,6 +131,54 @@ def test_no_page_promises_an_outcome(page: EducationPage) -> None:
 def test_no_page_uses_abbreviations_that_break_sentences(page: EducationPage) -> None:
     # "e.g." would end a sentence for the readability count and confuse a reader
     assert not re.search(r"\b(e\.g|i\.e|etc|approx)\.", words(page))
+
+
+def test_the_first_page_says_a_back_mouse_is_benign() -> None:
+    text = words(education_page("what-is-a-back-mouse"))
+    assert "benign" in text
+    assert "not a cancer" in text
+    # the injection test supports the diagnosis but does not prove it
+    assert "some people feel better after any injection" in text
+
+
+def test_the_other_causes_page_names_the_look_alikes() -> None:
+    text = words(education_page("other-causes"))
+    for name in (
+        "lipoma",
+        "skin cyst",
+        "abscess",
+        "pilonidal",
+        "lumbar hernia",
+        "fluid pocket after an injury",
+        "sarcoma",
+        "iliac crest pain",
+        "pinched skin nerve",
+        "muscle knot",
+        "sacroiliac joint",
+        "sciatica",
+        "common low back pain",
+        "a serious cause",
+    ):
+        assert name in text, name
+
+
+def test_the_treatments_page_covers_each_treatment_and_its_evidence() -> None:
+    page = education_page("treatments")
+    headings = [s.heading for s in page.sections]
+    for heading in (
+        "A test injection to find the cause",
+        "Numbing and steroid injections",
+        "Dry needling, acupuncture and hands-on therapy",
+        "An operation to remove the lump",
+        "Liposuction",
+    ):
+        assert heading in headings, heading
+    text = words(page)
+    assert "needling" in text
+    assert "the gap in the tough layer" in text  # excision with fascial repair
+    assert "many people get lasting relief from injections" in text
+    assert "uncommon" in text and "evidence is thin" in text  # liposuction: no source found
+    assert "weaker than for injections" in text
 
 
 def test_the_after_care_page_lists_the_warning_signs() -> None:
