@@ -206,6 +206,13 @@ def _every_service(
         "nodule_history": lambda u, p, n: s.nodule_history(u, ACTOR, n.id),
         "audit_trail": lambda u, p, n: s.audit_trail(u, ACTOR, p.id),
         "export_patient": lambda u, p, n: s.export_patient(u, ACTOR, p.id),
+        "record_outcome_scores": lambda u, p, n: s.record_outcome_scores(
+            u, ACTOR, p.id, [s.OutcomeEntry("pgic", 2, NOW, n.id)]
+        ),
+        "care_plan": lambda u, p, n: s.care_plan(u, ACTOR, p.id),
+        "decide_plan": lambda u, p, n: s.decide_plan(
+            u, ACTOR, p.id, decision="stop", reason_code="patient_declined"
+        ),
     }
 
 
@@ -213,6 +220,8 @@ SERVICES_TOUCHING_A_PATIENT = (
     "add_note",
     "add_nodule",
     "audit_trail",
+    "care_plan",
+    "decide_plan",
     "export_patient",
     "get_patient",
     "move_nodule",
@@ -221,6 +230,7 @@ SERVICES_TOUCHING_A_PATIENT = (
     "record_encounter",
     "record_injection_test",
     "record_nodule_size",
+    "record_outcome_scores",
     "record_pain_scores",
     "record_treatment",
     "set_nodule_status",
@@ -248,6 +258,11 @@ def test_every_service_that_touches_a_patient_writes_one_audit_event(
 def test_every_service_is_covered_by_the_audit_test() -> None:
     touching = set(s.__all__) - {
         "ScoreEntry",
+        "OutcomeEntry",
+        "DueReview",
+        "Reassessment",
+        "due_reviews",  # a list across patients: tested below
+        "record_injection_and_reassess",  # two records, two events: tested below
         "as_dict",
         "register_patient",
         "list_patients",
@@ -263,3 +278,55 @@ def test_the_patient_list_is_audited_without_the_search_text() -> None:
     assert total == 1 and len(found) == 1
     event = uow.audit.events[-1]
     assert event.entity == "patient_list" and "Test" not in event.detail
+
+
+def test_the_list_of_reviews_due_is_audited_as_one_listing() -> None:
+    uow = FakeUnitOfWork()
+    patient = new_patient(uow)
+    s.record_assessment(uow, ACTOR, patient.id, Engine(), {"findings": {}})
+    uow.audit.events.clear()
+    s.due_reviews(uow, ACTOR, NOW.date())
+    [event] = uow.audit.events
+    assert (event.action, event.entity, event.patient_id) == ("read", "due_reviews", None)
+
+
+def test_an_injection_fed_back_writes_the_test_and_the_new_assessment_together(
+    engine: Engine,
+) -> None:
+    uow = FakeUnitOfWork()
+    patient = new_patient(uow)
+    s.record_assessment(
+        uow, ACTOR, patient.id, engine, {"findings": {"lump_present": True}}, assessed_at=NOW
+    )
+    uow.audit.events.clear()
+    uow.commits = 0
+    again = s.record_injection_and_reassess(
+        uow, ACTOR, patient.id, engine, performed_at=NOW, minutes_after=20, pre_nrs=8, post_nrs=2
+    )
+    assert uow.commits == 1  # one transaction
+    assert [e.entity for e in uow.audit.events] == ["injection_test", "assessment"]
+    assert again.assessment is not None
+    assert again.assessment.case["findings"]["injection_relief_percent"] == 75.0
+    assert again.before is not None
+
+
+def test_an_outcome_rating_out_of_range_is_refused_and_nothing_written() -> None:
+    uow = FakeUnitOfWork()
+    patient = new_patient(uow)
+    with pytest.raises(InvalidRecord, match=r"entries\[0\]\.value: 8 is not a PGIC rating"):
+        s.record_outcome_scores(uow, ACTOR, patient.id, [s.OutcomeEntry("pgic", 8, NOW)])
+    with pytest.raises(InvalidRecord, match=r"entries\[0\]\.measure: 'mood' is not one of"):
+        s.record_outcome_scores(uow, ACTOR, patient.id, [s.OutcomeEntry("mood", 3, NOW)])
+    assert not uow.outcome_scores.items
+
+
+def test_choosing_another_step_needs_a_coded_reason() -> None:
+    uow = FakeUnitOfWork()
+    patient = new_patient(uow)
+    with pytest.raises(InvalidRecord, match=r"reason: None is not one of patient_preference"):
+        s.decide_plan(uow, ACTOR, patient.id, decision="choose", step_id="self_care")
+    with pytest.raises(InvalidRecord, match=r"step: 'massage' is not one of confirm_diagnosis"):
+        s.decide_plan(
+            uow, ACTOR, patient.id, decision="choose", step_id="massage", reason_code="access"
+        )
+    assert not uow.plan_decisions.items

@@ -128,16 +128,18 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
 
 class FakeUnitOfWork(AbstractUnitOfWork):
-    """In-memory repositories; records whether it committed. For unit tests."""
+    """In-memory repositories; records whether (and how often) it committed. For unit tests."""
 
     def __init__(self) -> None:
         for name, cls in REPOSITORIES.items():
             setattr(self, name, FakeRepository(cls))
         self.audit = FakeAuditLog()
         self.committed = False
+        self.commits = 0
 
     def commit(self) -> None:
         self.committed = True
+        self.commits += 1
 
     def rollback(self) -> None:
         pass

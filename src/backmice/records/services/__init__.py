@@ -3,6 +3,16 @@ audit event in the same transaction, and commits."""
 
 from __future__ import annotations
 
+from backmice.records.services.care import (
+    DueReview,
+    OutcomeEntry,
+    Reassessment,
+    care_plan,
+    decide_plan,
+    due_reviews,
+    record_injection_and_reassess,
+    record_outcome_scores,
+)
 from backmice.records.services.nodules import (
     add_nodule,
     move_nodule,
@@ -23,11 +33,17 @@ from backmice.records.services.transfer import export_patient, import_patient
 from backmice.records.services.views import as_dict, audit_trail, nodule_history, timeline
 
 __all__ = [
+    "DueReview",
+    "OutcomeEntry",
+    "Reassessment",
     "ScoreEntry",
     "add_nodule",
     "add_note",
     "as_dict",
     "audit_trail",
+    "care_plan",
+    "decide_plan",
+    "due_reviews",
     "export_patient",
     "get_patient",
     "import_patient",
@@ -36,8 +52,10 @@ __all__ = [
     "nodule_history",
     "record_assessment",
     "record_encounter",
+    "record_injection_and_reassess",
     "record_injection_test",
     "record_nodule_size",
+    "record_outcome_scores",
     "record_pain_scores",
     "record_treatment",
     "register_patient",

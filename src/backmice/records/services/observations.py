@@ -96,10 +96,12 @@ def record_assessment(
     encounter_id: str | None = None,
     nodule_ids: Sequence[str] = (),
     assessed_at: dt.datetime | None = None,
+    commit: bool = True,
 ) -> domain.Assessment:
     """Run the engine on `case` and store its input, result and knowledge version.
 
     An invalid case raises `InvalidCase` (with every problem) before anything is written.
+    `commit=False` leaves the commit to a caller that writes more in the same transaction.
     """
     result = engine.assess(case)
     when = assessed_at or now()
@@ -123,7 +125,8 @@ def record_assessment(
     )
     uow.assessments.add(assessment)
     audit(uow, actor, "create", "assessment", assessment.id, patient_id)
-    uow.commit()
+    if commit:
+        uow.commit()
     return assessment
 
 
@@ -187,8 +190,10 @@ def record_injection_test(
     encounter_id: str | None = None,
     positive_at: float | None = None,
     strongly_positive_at: float | None = None,
+    commit: bool = True,
 ) -> tuple[domain.InjectionTest, InjectionReading]:
-    """Record a diagnostic injection: relief computed and read against the thresholds."""
+    """Record a diagnostic injection: relief computed and read against the thresholds.
+    `commit=False` leaves the commit to a caller that writes more in the same transaction."""
     problems: list[Problem] = []
     check_time(performed_at, "performed_at", problems)
     check_text(agent, "agent", problems, 200, required=False)
@@ -230,7 +235,8 @@ def record_injection_test(
     )
     uow.injection_tests.add(test)
     audit(uow, actor, "create", "injection_test", test.id, patient_id)
-    uow.commit()
+    if commit:
+        uow.commit()
     return test, reading
 
 
