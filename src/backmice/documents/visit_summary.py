@@ -327,7 +327,7 @@ def _red_flag_section(summary: VisitSummary, s: Styles) -> list[Flowable]:
     for flag in flags:
         severity = str(flag.get("severity", ""))
         word = TRIAGE_WORDS.get(severity, (humanize(severity).upper(), ""))[0]
-        findings = ", ".join(
+        findings = "; ".join(  # labels may hold commas ("Red, warm skin")
             esc(labels.get(str(f), humanize(f))) for f in flag.get("findings") or []
         )
         cell = [
