@@ -115,7 +115,18 @@ def _title(handout: Handout, s: Styles) -> list[Flowable]:
         colour = TRIAGE_COLOURS[handout.triage]
         story.append(
             _box(
-                [Paragraph(esc(PLAIN_TRIAGE_WORDS[handout.triage]), s.alert)],
+                [
+                    Paragraph(esc(PLAIN_TRIAGE_WORDS[handout.triage]), s.alert),
+                    *(
+                        [
+                            Paragraph(
+                                "Please read \u201cWarning signs\u201d in this handout.", s.body
+                            )
+                        ]
+                        if handout.red_flags
+                        else []
+                    ),
+                ],
                 DANGER_SHADE,
                 colour,
             )

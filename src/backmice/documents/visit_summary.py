@@ -303,7 +303,7 @@ def _differential(summary: VisitSummary, s: Styles) -> list[Flowable]:
             ]
         )
     widths = [v * mm for v in (52, 20, 19, 83)]
-    story.append(data_table(rows, widths, extra=[("ALIGN", (1, 1), (2, -1), "RIGHT")]))
+    story.append(data_table(rows, widths, extra=[("ALIGN", (1, 0), (2, -1), "RIGHT")]))
     story.append(Spacer(1, 1.5 * mm))
     story.append(
         _p(
