@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from backmice.cli import assess, interview, knowledge, records
+from backmice.cli import assess, care, interview, knowledge, records
 from backmice.errors import BackmiceError, InvalidInput, KnowledgeBaseError
 
 __all__ = ["EXIT_BATCH_INVALID", "EXIT_INTERNAL", "EXIT_INVALID", "app", "main"]
@@ -42,6 +42,14 @@ app.command("restore")(records.restore_command)
 app.command("export")(records.export_command)
 app.command("import")(records.import_command)
 app.command("audit")(records.audit_command)
+app.add_typer(care.nodule_app, name="nodule")
+app.command("score")(care.score_command)
+app.command("treatment")(care.treatment_command)
+app.command("injection")(care.injection_command)
+app.command("plan")(care.plan_command)
+app.command("due")(care.due_command)
+app.command("report")(care.report_command)
+app.command("handout")(care.handout_command)
 
 
 @app.callback(invoke_without_command=True)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, BinaryIO
+from typing import Annotated, Any, BinaryIO
 
 import orjson
 import typer
@@ -41,10 +41,22 @@ def assess_command(
     output: Annotated[
         Format, typer.Option("--format", help="json (default) or text.")
     ] = Format.json,
+    patient: Annotated[
+        str | None,
+        typer.Option(
+            "--patient", metavar="ID", help="Store the assessment in this patient's record."
+        ),
+    ] = None,
+    nodule: Annotated[
+        list[str] | None,
+        typer.Option("--nodule", metavar="ID", help="A nodule it concerns (repeatable)."),
+    ] = None,
 ) -> None:
     """Assess a case: ranked differential with evidence, red flags, triage and next steps."""
     engine = Engine()
     data = read_source(file)
+    if batch and patient is not None:
+        raise InvalidInput([Problem("--patient", "cannot be used with --batch")])
     if batch:
         if output is Format.text:
             raise InvalidInput(
@@ -63,11 +75,35 @@ def assess_command(
         invalid = run_batch(engine, data, sys.stdout.buffer)
         sys.stdout.flush()
         raise typer.Exit(3 if invalid else 0)
-    result = engine.assess(parse_json(data))
+    doc = parse_json(data)
+    if patient is not None:
+        result = _record(engine, doc, patient, nodule or [])
+    else:
+        result = engine.assess(doc)
     if output is Format.text:
         render_result(console(), result)
     else:
         stdout_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def _record(engine: Engine, doc: object, patient: str, nodules: list[str]) -> dict[str, Any]:
+    """Assess and store the case in the patient's record; the stored result."""
+    from backmice.cli.records import actor, open_store
+    from backmice.records import services
+
+    engine.assess(doc)  # an invalid case is refused before the database is opened
+    if not isinstance(doc, dict):  # pragma: no cover - assess refused it already
+        raise InvalidInput([Problem("input", "is not a JSON object")])
+    store = open_store()
+    try:
+        stored = store.run(
+            lambda uow: services.record_assessment(
+                uow, actor(), patient, engine, doc, nodule_ids=nodules
+            )
+        )
+    finally:
+        store.close()
+    return stored.result
 
 
 def _documents(data: bytes, failures: dict[int, InvalidInput]) -> Iterator[object]:
