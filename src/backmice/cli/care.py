@@ -70,7 +70,7 @@ def _when(value: str | None, field: str = "--at") -> dt.datetime:
 
 def _date(value: str | None, field: str) -> dt.date:
     if value is None:
-        return dt.date.today()
+        return dt.datetime.now(dt.UTC).date()  # the same clock the services use
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
