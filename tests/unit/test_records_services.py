@@ -210,6 +210,7 @@ def _every_service(
             u, ACTOR, p.id, [s.OutcomeEntry("pgic", 2, NOW, n.id)]
         ),
         "care_plan": lambda u, p, n: s.care_plan(u, ACTOR, p.id),
+        "outcome_trends": lambda u, p, n: s.outcome_trends(u, ACTOR, p.id),
         "decide_plan": lambda u, p, n: s.decide_plan(
             u, ACTOR, p.id, decision="stop", reason_code="patient_declined"
         ),
@@ -226,6 +227,7 @@ SERVICES_TOUCHING_A_PATIENT = (
     "get_patient",
     "move_nodule",
     "nodule_history",
+    "outcome_trends",
     "record_assessment",
     "record_encounter",
     "record_injection_test",
@@ -259,6 +261,7 @@ def test_every_service_is_covered_by_the_audit_test() -> None:
     touching = set(s.__all__) - {
         "ScoreEntry",
         "OutcomeEntry",
+        "OutcomeSeries",
         "DueReview",
         "Reassessment",
         "due_reviews",  # a list across patients: tested below

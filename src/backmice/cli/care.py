@@ -29,6 +29,7 @@ __all__ = [
     "handout_command",
     "injection_command",
     "nodule_app",
+    "outcomes_command",
     "plan_command",
     "report_command",
     "score_command",
@@ -147,6 +148,57 @@ def score_command(
     finally:
         store.close()
     typer.echo(f"recorded {written} score{'s' if written != 1 else ''}")
+
+
+def outcomes_command(patient: PatientOption, output: FormatOption = Format.text) -> None:
+    """Outcome scores over time, overall and per nodule: latest value, trend, and for
+    pain whether the change since the first score is meaningful (2 points or 30%)."""
+    store = open_store()
+    try:
+        rows = store.run(lambda uow: services.outcome_trends(uow, actor(), patient))
+    finally:
+        store.close()
+    if output is Format.json:
+        _json(
+            [
+                {
+                    "measure": r.measure,
+                    "nodule_id": r.nodule_id,
+                    "count": r.count,
+                    "latest": r.latest,
+                    "latest_at": r.latest_at.isoformat(),
+                    "trend": None
+                    if r.trend is None
+                    else {
+                        "direction": r.trend.direction,
+                        "slope_per_week": r.trend.slope_per_week,
+                        "first": r.trend.first,
+                    },
+                    "change": None
+                    if r.change is None
+                    else {
+                        "points_fall": r.change.points_fall,
+                        "percent_fall": r.change.percent_fall,
+                        "meaningful": r.change.meaningful,
+                    },
+                }
+                for r in rows
+            ]
+        )
+        return
+    table = Table(title=f"Outcome scores ({len(rows)} series)")
+    for column in ("where", "measure", "n", "latest", "trend", "change since first"):
+        table.add_column(column)
+    for r in rows:
+        direction = (
+            "-" if r.trend is None else f"{r.trend.direction} ({r.trend.slope_per_week:+g}/wk)"
+        )
+        change = "-"
+        if r.change is not None:
+            change = r.change.describe() + (" - meaningful" if r.change.meaningful else "")
+        table.add_row(r.nodule_label, r.measure, str(r.count), f"{r.latest:g}", direction, change)
+    console().print(table)
+    console().print(f"[dim]{DISCLAIMER}[/]")
 
 
 def treatment_command(

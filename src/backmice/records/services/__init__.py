@@ -6,10 +6,12 @@ from __future__ import annotations
 from backmice.records.services.care import (
     DueReview,
     OutcomeEntry,
+    OutcomeSeries,
     Reassessment,
     care_plan,
     decide_plan,
     due_reviews,
+    outcome_trends,
     record_injection_and_reassess,
     record_outcome_scores,
 )
@@ -35,6 +37,7 @@ from backmice.records.services.views import as_dict, audit_trail, nodule_history
 __all__ = [
     "DueReview",
     "OutcomeEntry",
+    "OutcomeSeries",
     "Reassessment",
     "ScoreEntry",
     "add_nodule",
@@ -50,6 +53,7 @@ __all__ = [
     "list_patients",
     "move_nodule",
     "nodule_history",
+    "outcome_trends",
     "record_assessment",
     "record_encounter",
     "record_injection_and_reassess",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backmice.care.injection_test import InjectionReading
+from backmice.care.outcomes import Change, Reading, Trend, nrs_change, trend
 from backmice.care.pathway import (
     CareHistory,
     DecisionEvent,
@@ -38,11 +39,13 @@ from backmice.records.unit_of_work import AbstractUnitOfWork
 __all__ = [
     "DueReview",
     "OutcomeEntry",
+    "OutcomeSeries",
     "Reassessment",
     "care_history",
     "care_plan",
     "decide_plan",
     "due_reviews",
+    "outcome_trends",
     "record_injection_and_reassess",
     "record_outcome_scores",
 ]
@@ -354,5 +357,60 @@ def due_reviews(
     ]
     out.sort(key=lambda r: (r.review_due, r.name, r.patient_id))
     audit(uow, actor, "read", "due_reviews", "-", None, f"shown={len(out)}")
+    uow.commit()
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeSeries:
+    """One measure for the whole person (`nodule_id` None) or one nodule: how many
+    readings, the trend, and for pain the change from the first reading to the latest
+    judged against the meaningful-change thresholds."""
+
+    measure: str  # nrs:current, nrs:worst, nrs:with_pressure, pgic, sitting_tolerance
+    nodule_id: str | None
+    nodule_label: str
+    count: int
+    latest: float
+    latest_at: dt.datetime
+    trend: Trend | None
+    change: Change | None
+
+
+def outcome_trends(
+    uow: AbstractUnitOfWork, actor: str, patient_id: str, *, pathway: Pathway | None = None
+) -> list[OutcomeSeries]:
+    """Every outcome measure of a patient, overall and per nodule, with its trend."""
+    pathway = pathway or default_pathway()
+    existing_patient(uow, patient_id)
+    labels = {n.id: n.label or n.id[:8] for n in uow.nodules.for_patient(patient_id)}
+    series: dict[tuple[str, str | None], list[Reading]] = {}
+    for p in uow.pain_scores.for_patient(patient_id):
+        series.setdefault((f"nrs:{p.kind}", p.nodule_id), []).append(
+            Reading(p.recorded_at, p.score)
+        )
+    for o in uow.outcome_scores.for_patient(patient_id):
+        series.setdefault((o.measure, o.nodule_id), []).append(Reading(o.recorded_at, o.value))
+    out = []
+    for (measure, nodule_id), readings in series.items():
+        readings.sort(key=lambda r: r.at)
+        first, last = readings[0], readings[-1]
+        change = None
+        if measure.startswith("nrs:") and len(readings) > 1:
+            change = nrs_change(int(first.value), int(last.value), pathway.meaningful_change)
+        out.append(
+            OutcomeSeries(
+                measure=measure,
+                nodule_id=nodule_id,
+                nodule_label="overall" if nodule_id is None else labels.get(nodule_id, "?"),
+                count=len(readings),
+                latest=last.value,
+                latest_at=last.at,
+                trend=trend(measure.split(":")[0], readings),
+                change=change,
+            )
+        )
+    out.sort(key=lambda o: (o.nodule_id is not None, o.nodule_label, o.measure))
+    audit(uow, actor, "read", "outcomes", patient_id, patient_id)
     uow.commit()
     return out
