@@ -123,6 +123,8 @@ def test_a_trend_reads_falling_pain_as_improving_and_rising_sitting_as_improving
     assert trend("nrs", pain).direction == "improving"  # type: ignore[union-attr]
     assert trend("sitting_tolerance", sitting).direction == "improving"  # type: ignore[union-attr]
     assert trend("nrs", pain[:1]) is None
+    same_day = [Reading(at(0), 8), Reading(at(0.01), 2)]
+    assert trend("nrs", same_day) is None  # minutes apart: no weekly slope
     flat = [Reading(at(d), 5) for d in (0, 7, 14)]
     assert trend("nrs", flat).direction == "stable"  # type: ignore[union-attr]
 

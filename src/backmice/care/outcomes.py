@@ -105,9 +105,10 @@ _FLAT = {"nrs": 0.25, "pgic": 0.25, "sitting_tolerance": 2.0}
 
 
 def trend(measure: str, readings: Iterable[Reading]) -> Trend | None:
-    """The trend of one measure's readings (None with fewer than two)."""
+    """The trend of one measure's readings: None with fewer than two, or when they span
+    less than a day (a weekly slope from minutes apart would mean nothing)."""
     points: Sequence[Reading] = sorted(readings, key=lambda r: r.at)
-    if len(points) < 2:
+    if len(points) < 2 or points[-1].at - points[0].at < dt.timedelta(days=1):
         return None
     start = points[0].at
     xs = [(r.at - start).total_seconds() / (7 * 86400) for r in points]
