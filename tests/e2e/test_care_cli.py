@@ -131,3 +131,12 @@ def test_the_report_and_handout_are_pdfs_with_their_sections(
     assert "A test injection of numbing medicine" in plain  # the plain step name
     missing = run(home, "report", "--patient", pid, "--pdf", str(tmp_path / "no" / "r.pdf"))
     assert missing.returncode == 2 and "is not a folder that exists" in missing.stderr
+
+
+def test_a_clinic_threshold_from_the_environment_changes_the_reading(
+    home: dict[str, str],
+) -> None:
+    args = ("injection", "--relief", "60", "--minutes", "30")
+    assert "Relief 60%: positive" in run(home, *args).stdout
+    clinic = {**home, "BACKMICE_INJECTION_POSITIVE_PERCENT": "70"}
+    assert "Relief 60%: negative (positive from 70%" in run(clinic, *args).stdout

@@ -19,6 +19,7 @@ from backmice.care.pathway import PlanProposal
 from backmice.cli.io import parse_json, read_source
 from backmice.cli.records import _json, actor, open_store
 from backmice.cli.render import console, differential_table
+from backmice.config import load_settings
 from backmice.engine import Engine
 from backmice.engine.contract import DISCLAIMER
 from backmice.errors import InvalidInput, Problem
@@ -249,14 +250,25 @@ def injection_command(
         str | None,
         typer.Option("--case", metavar="FILE", help="Without --patient: a case to reassess."),
     ] = None,
-    positive_at: Annotated[float | None, typer.Option(help="Clinic threshold, %.")] = None,
-    strongly_positive_at: Annotated[float | None, typer.Option(help="Clinic threshold, %.")] = None,
+    positive_at: Annotated[
+        float | None,
+        typer.Option(help="Positive from this relief % (default: clinic setting, else 50)."),
+    ] = None,
+    strongly_positive_at: Annotated[
+        float | None,
+        typer.Option(help="Strongly positive from this % (default: clinic setting, else 80)."),
+    ] = None,
     at: AtOption = None,
     output: FormatOption = Format.text,
 ) -> None:
     """Read a diagnostic injection test; with --patient record it and show the updated
     differential (the relief fed back as injection_relief_percent)."""
     engine = Engine()
+    settings = load_settings()
+    if positive_at is None:
+        positive_at = settings.injection_positive_at
+    if strongly_positive_at is None:
+        strongly_positive_at = settings.injection_strongly_positive_at
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     if patient is not None:
