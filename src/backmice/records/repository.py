@@ -3,15 +3,23 @@
 One generic repository serves every kind of record; `SqlAlchemyRepository` stores
 through a session, `FakeRepository` (tests) in a dict. Audit events have their own
 append-only log with no way to change or remove an entry.
+
+Besides domain objects, a repository hands out plain field dicts (`fields_where`,
+`fields_where_in`, `fields_for_patient`) for reads that only show records: the same
+records, values and order, without building an object per row (SQLAlchemy reads them
+with a Core select, skipping the identity map; a patient's timeline can be a thousand
+rows).
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
-from typing import Any, Generic, TypeVar
+import dataclasses
+import functools
+from collections.abc import Hashable, Iterable
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import BindParameter, Select, Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from backmice.records import domain
@@ -74,6 +82,33 @@ class AbstractRepository(abc.ABC, Generic[T]):
         """Every record of one patient, oldest first."""
         return self.where(patient_id=patient_id)
 
+    def fields_where(self, **equals: Any) -> list[dict[str, Any]]:
+        """`where`, each record as a dict of its fields in the class's order."""
+        return [field_values(item) for item in self.where(**equals)]
+
+    def fields_where_in(self, field: str, values: Iterable[Any]) -> list[dict[str, Any]]:
+        """`where_in`, each record as a dict of its fields in the class's order."""
+        return [field_values(item) for item in self.where_in(field, values)]
+
+    def fields_for_patient(self, patient_id: str) -> list[dict[str, Any]]:
+        """`for_patient`, each record as a dict of its fields in the class's order."""
+        return self.fields_where(patient_id=patient_id)
+
+
+def field_values(item: object) -> dict[str, Any]:
+    """A domain object's fields as a dict, in the order the class declares them."""
+    return {name: getattr(item, name) for name in field_names(type(item))}
+
+
+def field_names(cls: type[Any]) -> tuple[str, ...]:
+    """The fields of a domain class, in declaration order."""
+    return _field_names(cast(Hashable, cls))  # a class is hashable; typeshed disagrees
+
+
+@functools.cache
+def _field_names(cls: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
 
 class SqlAlchemyRepository(AbstractRepository[T]):
     """Records stored through a SQLAlchemy session."""
@@ -112,6 +147,27 @@ class SqlAlchemyRepository(AbstractRepository[T]):
             self.session.execute(self.table.insert(), batch)
         return len(batch)
 
+    def fields_where(self, **equals: Any) -> list[dict[str, Any]]:
+        shape = tuple((name, value is None) for name, value in equals.items())
+        params = {name: value for name, value in equals.items() if value is not None}
+        return self._fields(_select_where(*self._shape(), shape), params)
+
+    def fields_where_in(self, field: str, values: Iterable[Any]) -> list[dict[str, Any]]:
+        wanted = list(values)
+        if not wanted:
+            return []
+        return self._fields(_select_where_in(*self._shape(), field), {"values": wanted})
+
+    def _shape(self) -> tuple[Table, tuple[str, ...], str | None]:
+        return self.table, field_names(self.cls), _TIME_COLUMN.get(self.cls)
+
+    def _fields(self, query: Select[Any], params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.session.autoflush:  # as an ORM query would: see this transaction's changes
+            self.session.flush()
+        names = field_names(self.cls)
+        rows = self.session.execute(query, params).all()
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
     def search(self, text: str, limit: int, offset: int) -> tuple[list[T], int]:
         """Patients whose name or identifier contains `text` (any case), and the total."""
         table = self.table
@@ -124,6 +180,37 @@ class SqlAlchemyRepository(AbstractRepository[T]):
             select(self.cls).where(condition).order_by(table.c.name, table.c.id).limit(limit)
         ).offset(offset)
         return list(self.session.scalars(query)), int(total or 0)
+
+
+def _fields_of(table: Table, names: tuple[str, ...], time_column: str | None) -> Select[Any]:
+    query = select(*(table.c[name] for name in names))
+    return query.order_by(table.c[time_column], table.c.id) if time_column else query
+
+
+@functools.cache
+def _select_where(
+    table: Table,
+    names: tuple[str, ...],
+    time_column: str | None,
+    shape: tuple[tuple[str, bool], ...],
+) -> Select[Any]:
+    """`where` as a Core select of the fields `names`, built once per shape: the columns
+    compared, and which of them with None (IS NULL, as `filter_by` does)."""
+    return _fields_of(table, names, time_column).where(
+        *(
+            table.c[name].is_(None) if is_none else table.c[name] == bindparam(name)
+            for name, is_none in shape
+        )
+    )
+
+
+@functools.cache
+def _select_where_in(
+    table: Table, names: tuple[str, ...], time_column: str | None, field: str
+) -> Select[Any]:
+    """`where_in` as a Core select of the fields `names`, built once per field."""
+    wanted: BindParameter[Any] = bindparam("values", expanding=True)
+    return _fields_of(table, names, time_column).where(table.c[field].in_(wanted))
 
 
 class FakeRepository(AbstractRepository[T]):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any
 
 from backmice.records import domain
+from backmice.records.repository import field_values
 from backmice.records.services._checks import audit, existing_nodule, existing_patient
 from backmice.records.unit_of_work import AbstractUnitOfWork
 
@@ -15,11 +15,15 @@ __all__ = ["as_dict", "audit_trail", "nodule_history", "timeline"]
 
 def as_dict(item: object) -> dict[str, Any]:
     """A domain object as a JSON-ready dict (timestamps and dates as ISO 8601 text)."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(item):  # type: ignore[arg-type]
-        value = getattr(item, f.name)
-        out[f.name] = value.isoformat() if isinstance(value, dt.date) else value
-    return out
+    return _json_ready(field_values(item))
+
+
+def _json_ready(fields: dict[str, Any]) -> dict[str, Any]:
+    """A record's field dict made JSON-ready in place: timestamps and dates as ISO text."""
+    for name, value in fields.items():
+        if isinstance(value, dt.date):
+            fields[name] = value.isoformat()
+    return fields
 
 
 #: Timeline event kind -> (repository name, timestamp attribute)
@@ -37,22 +41,24 @@ def timeline(uow: AbstractUnitOfWork, actor: str, patient_id: str) -> dict[str, 
     """The whole record of one patient: demographics, nodules with their sizes, and
     every event in time order."""
     patient = existing_patient(uow, patient_id)
-    nodules = uow.nodules.for_patient(patient_id)
-    sizes = uow.nodule_sizes.where_in("nodule_id", [n.id for n in nodules])
-    by_nodule: dict[str, list[dict[str, Any]]] = {n.id: [] for n in nodules}
-    for size in sizes:
-        by_nodule[size.nodule_id].append(as_dict(size))
+    nodules = uow.nodules.fields_for_patient(patient_id)
+    by_nodule: dict[str, list[dict[str, Any]]] = {n["id"]: [] for n in nodules}
+    for size in uow.nodule_sizes.fields_where_in("nodule_id", by_nodule):
+        by_nodule[size["nodule_id"]].append(_json_ready(size))
     events: list[tuple[dt.datetime, str, dict[str, Any]]] = []
     for kind, (repository, when) in _EVENTS.items():
-        for item in getattr(uow, repository).for_patient(patient_id):
-            events.append((getattr(item, when), kind, as_dict(item)))
+        for fields in getattr(uow, repository).fields_for_patient(patient_id):
+            events.append((fields[when], kind, fields))
     events.sort(key=lambda e: (e[0], e[1], e[2]["id"]))
     audit(uow, actor, "read", "timeline", patient_id, patient_id)
     uow.commit()
     return {
         "patient": as_dict(patient),
-        "nodules": [{**as_dict(n), "sizes": by_nodule[n.id]} for n in nodules],
-        "events": [{"type": kind, "at": when.isoformat(), **data} for when, kind, data in events],
+        "nodules": [{**_json_ready(n), "sizes": by_nodule[n["id"]]} for n in nodules],
+        "events": [
+            {"type": kind, "at": when.isoformat(), **_json_ready(fields)}
+            for when, kind, fields in events
+        ],
     }
 
 
