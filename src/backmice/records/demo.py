@@ -324,8 +324,10 @@ def _check_arguments(
 
 # --- batches of rows ---------------------------------------------------------------
 
-#: The record tables a cohort fills, parents first (every repository but users).
-_TABLES = tuple(name for name in REPOSITORIES if name != "users")
+#: The record tables a cohort fills, parents first (every repository but the accounts).
+_TABLES = tuple(
+    name for name in REPOSITORIES if name not in ("users", "sessions", "login_attempts")
+)
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 __all__ = [
     "AUDIT_ACTIONS",
+    "DEFAULT_CLINIC",
     "NODULE_STATUSES",
     "OUTCOME_MEASURES",
     "PAIN_KINDS",
@@ -33,6 +34,7 @@ __all__ = [
     "AuditEvent",
     "Encounter",
     "InjectionTest",
+    "LoginAttempt",
     "Nodule",
     "NoduleSize",
     "Note",
@@ -40,6 +42,7 @@ __all__ = [
     "PainScore",
     "Patient",
     "PlanDecision",
+    "Session",
     "Treatment",
     "User",
     "new_id",
@@ -75,7 +78,20 @@ TREATMENT_KINDS = (
 OUTCOME_MEASURES = ("pgic", "sitting_tolerance")
 #: What a clinician can do with the care plan's proposal.
 PLAN_DECISIONS = ("accept", "choose", "stop")
-AUDIT_ACTIONS = ("read", "create", "update", "export", "import", "backup", "restore")
+#: Every record belongs to a clinic; a single-clinic installation uses this one.
+DEFAULT_CLINIC = "main"
+AUDIT_ACTIONS = (
+    "read",
+    "create",
+    "update",
+    "export",
+    "import",
+    "backup",
+    "restore",
+    "login",
+    "logout",
+    "dismiss",
+)
 
 Sex = Literal["female", "male", "other"]
 
@@ -100,6 +116,7 @@ class Patient:
     contact: str | None = None
     id: str = field(default_factory=new_id)
     created_at: dt.datetime = field(default_factory=_now)
+    clinic: str = DEFAULT_CLINIC  # whose clinicians may see this record
 
 
 @dataclass(eq=False)
@@ -250,6 +267,30 @@ class User:
     active: bool = True
     id: str = field(default_factory=new_id)
     created_at: dt.datetime = field(default_factory=_now)
+    clinic: str = DEFAULT_CLINIC
+
+
+@dataclass(eq=False)
+class Session:
+    """A signed-in browser. `id` is the SHA-256 of the cookie's token, never the token
+    itself; `csrf_token` must come back with every form and unsafe API call."""
+
+    id: str
+    user_id: str
+    csrf_token: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    expires_at: dt.datetime
+
+
+@dataclass(eq=False)
+class LoginAttempt:
+    """One attempt to sign in (for lock-out), kept whether or not the name exists."""
+
+    username: str
+    attempted_at: dt.datetime
+    succeeded: bool
+    id: str = field(default_factory=new_id)
 
 
 @dataclass(eq=False)

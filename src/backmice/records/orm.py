@@ -76,6 +76,14 @@ patients = Table(
     Column("sex", String(8), nullable=False),
     Column("contact", String(200)),
     Column("created_at", UTCDateTime, nullable=False),
+    Column(
+        "clinic",
+        String(64),
+        nullable=False,
+        default=domain.DEFAULT_CLINIC,
+        server_default=domain.DEFAULT_CLINIC,
+        index=True,
+    ),
     CheckConstraint("sex IN ('female', 'male', 'other')", name="ck_patients_sex"),
 )
 
@@ -234,7 +242,35 @@ users = Table(
     Column("patient_id", String(_ID), ForeignKey("patients.id")),
     Column("active", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column(
+        "clinic",
+        String(64),
+        nullable=False,
+        default=domain.DEFAULT_CLINIC,
+        server_default=domain.DEFAULT_CLINIC,
+    ),
     _in("role", domain.ROLES),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(_ID), ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Index("ix_login_attempts_username_time", "username", "attempted_at"),
 )
 
 audit_events = Table(
@@ -264,6 +300,8 @@ TABLES: dict[type[Any], Table] = {
     domain.Note: notes,
     domain.OutcomeScore: outcome_scores,
     domain.PlanDecision: plan_decisions,
+    domain.Session: sessions,
+    domain.LoginAttempt: login_attempts,
     domain.AuditEvent: audit_events,
 }
 

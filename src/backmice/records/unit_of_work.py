@@ -52,6 +52,8 @@ REPOSITORIES: dict[str, type[Any]] = {
     "outcome_scores": domain.OutcomeScore,
     "plan_decisions": domain.PlanDecision,
     "users": domain.User,
+    "sessions": domain.Session,
+    "login_attempts": domain.LoginAttempt,
 }
 
 
@@ -70,6 +72,8 @@ class AbstractUnitOfWork(abc.ABC):
     outcome_scores: AbstractRepository[domain.OutcomeScore]
     plan_decisions: AbstractRepository[domain.PlanDecision]
     users: AbstractRepository[domain.User]
+    sessions: AbstractRepository[domain.Session]
+    login_attempts: AbstractRepository[domain.LoginAttempt]
     audit: AbstractAuditLog
 
     def __enter__(self) -> Self:

@@ -41,6 +41,8 @@ SECTIONS: dict[str, type[Any]] = {
     "outcome_scores": domain.OutcomeScore,
     "plan_decisions": domain.PlanDecision,
 }
+#: Fields added after the first exports were written: absent means the default.
+_LATER_FIELDS = {"clinic"}
 #: Sections added after the first exports were written: absent means empty.
 _LATER_SECTIONS = ("outcome_scores", "plan_decisions")
 _TIMES = {
@@ -80,7 +82,7 @@ def _build(cls: type[Any], raw: object, where: str, problems: list[Problem]) -> 
         return None
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(raw) - set(names))
-    missing = sorted(set(names) - set(raw))
+    missing = sorted(set(names) - set(raw) - _LATER_FIELDS)
     if unknown or missing:
         detail = "; ".join(
             part
@@ -95,6 +97,8 @@ def _build(cls: type[Any], raw: object, where: str, problems: list[Problem]) -> 
     values = dict(raw)
     try:
         for name in names:
+            if name not in values:  # a field added later: its default applies
+                continue
             if name in _TIMES and values[name] is not None:
                 values[name] = dt.datetime.fromisoformat(values[name])
                 if values[name].tzinfo is None:
