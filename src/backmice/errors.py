@@ -10,7 +10,9 @@ The hierarchy::
     ├── RecordNotFound            a patient, nodule or other record does not exist
     ├── RecordConflict            the change clashes with what is stored (a duplicate identifier)
     ├── DatabaseBusy              the database stayed locked through every retry
-    └── StorageRefused            a storage operation would destroy data without --force
+    ├── StorageRefused            a storage operation would destroy data without --force
+    ├── SignInRefused             wrong name or password, inactive account, or locked out
+    └── NotAllowed                the signed-in user may not see or change this record
 
 Entry points (the CLI, later the web app) turn these into exit codes or HTTP
 status codes; library code only raises them. Messages never contain patient data
@@ -29,9 +31,11 @@ __all__ = [
     "InvalidInput",
     "InvalidRecord",
     "KnowledgeBaseError",
+    "NotAllowed",
     "Problem",
     "RecordConflict",
     "RecordNotFound",
+    "SignInRefused",
     "StorageRefused",
 ]
 
@@ -89,3 +93,11 @@ class DatabaseBusy(BackmiceError):
 
 class StorageRefused(BackmiceError):
     """Raised when a backup restore or import would overwrite data without being forced."""
+
+
+class SignInRefused(BackmiceError):
+    """Raised when a sign-in fails; one message whatever the cause, so it reveals nothing."""
+
+
+class NotAllowed(BackmiceError):
+    """Raised when the signed-in user's role or clinic does not cover the record asked for."""

@@ -58,6 +58,11 @@ class AbstractRepository(abc.ABC, Generic[T]):
     def add(self, item: T) -> None:
         """Add a new record (written when the unit of work commits)."""
 
+    def delete(self, item: T) -> None:
+        """Remove a record (for sessions and other non-clinical rows; clinical records
+        change status instead of disappearing)."""
+        raise NotImplementedError
+
     @abc.abstractmethod
     def get(self, item_id: str) -> T | None:
         """The record with this id, or None."""
@@ -120,6 +125,9 @@ class SqlAlchemyRepository(AbstractRepository[T]):
 
     def add(self, item: T) -> None:
         self.session.add(item)
+
+    def delete(self, item: T) -> None:
+        self.session.delete(item)
 
     def get(self, item_id: str) -> T | None:
         return self.session.get(self.cls, item_id)
@@ -222,6 +230,9 @@ class FakeRepository(AbstractRepository[T]):
 
     def add(self, item: T) -> None:
         self.items[item.id] = item  # type: ignore[attr-defined]
+
+    def delete(self, item: T) -> None:
+        self.items.pop(item.id)  # type: ignore[attr-defined]
 
     def get(self, item_id: str) -> T | None:
         return self.items.get(item_id)

@@ -1,0 +1,227 @@
+"""Accounts: users with roles, argon2 password hashes, sign-in with lock-out, and
+server-side sessions.
+
+A session's token lives only in the browser's cookie; the database keeps its SHA-256,
+so a copy of the database cannot be used to sign in. Every sign-in makes a new token
+(no session fixation). After `LOCK_AFTER` failed attempts for one name within
+`LOCK_WINDOW`, that name is locked for `LOCK_WINDOW` whether or not it exists, and the
+message is the same either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from backmice.errors import InvalidRecord, Problem, RecordConflict, SignInRefused
+from backmice.records import domain
+from backmice.records.services._checks import audit, check_choice, check_text, now
+from backmice.records.unit_of_work import AbstractUnitOfWork
+
+__all__ = [
+    "IDLE_TIMEOUT",
+    "LOCK_AFTER",
+    "LOCK_WINDOW",
+    "MIN_PASSWORD_LENGTH",
+    "SESSION_LIFETIME",
+    "SignedIn",
+    "create_user",
+    "csrf_matches",
+    "end_session",
+    "session_user",
+    "sign_in",
+]
+
+MIN_PASSWORD_LENGTH = 12
+LOCK_AFTER = 5
+LOCK_WINDOW = dt.timedelta(minutes=15)
+IDLE_TIMEOUT = dt.timedelta(minutes=30)
+SESSION_LIFETIME = dt.timedelta(hours=12)
+
+_HASHER = PasswordHasher()
+#: Verified against when the name is unknown, so both paths take the same time.
+_DUMMY_HASH = _HASHER.hash("backmice: no such user")
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    uow: AbstractUnitOfWork,
+    actor: str,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    patient_id: str | None = None,
+    clinic: str = domain.DEFAULT_CLINIC,
+) -> domain.User:
+    """A new account. A patient account is linked to that patient's record."""
+    problems: list[Problem] = []
+    check_text(username, "username", problems, 64)
+    check_text(display_name, "display_name", problems, 200)
+    check_text(clinic, "clinic", problems, 64)
+    check_choice(role, "role", domain.ROLES, problems)
+    if isinstance(username, str) and username.strip() != username:
+        problems.append(Problem("username", "has spaces at the start or end"))
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        # the password itself is never echoed
+        problems.append(Problem("password", f"is shorter than {MIN_PASSWORD_LENGTH} characters"))
+    if role == "patient" and patient_id is None:
+        problems.append(Problem("patient", "a patient account needs the patient's record id"))
+    if role != "patient" and patient_id is not None:
+        problems.append(Problem("patient", f"only a patient account links to a record ({role})"))
+    if problems:
+        raise InvalidRecord(problems)
+    if patient_id is not None:
+        patient = uow.patients.get(patient_id)
+        if patient is None:
+            raise InvalidRecord([Problem("patient", f"{patient_id!r} does not exist")])
+        clinic = patient.clinic
+    if uow.users.where(username=username):
+        raise RecordConflict(f"username: {username!r} is taken")
+    user = domain.User(
+        username=username,
+        display_name=display_name.strip(),
+        role=role,
+        password_hash=_HASHER.hash(password),
+        patient_id=patient_id,
+        clinic=clinic,
+    )
+    uow.users.add(user)
+    audit(uow, actor, "create", "user", user.id, patient_id, f"role={role}")
+    uow.commit()
+    return user
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A new session: the token for the cookie (shown once) and the CSRF token."""
+
+    user: domain.User
+    token: str
+    csrf_token: str
+
+
+def _locked(uow: AbstractUnitOfWork, username: str, at: dt.datetime) -> bool:
+    recent = [
+        a for a in uow.login_attempts.where(username=username) if a.attempted_at > at - LOCK_WINDOW
+    ]
+    recent.sort(key=lambda a: a.attempted_at)
+    failures = 0
+    for attempt in recent:  # failures since the last success
+        failures = 0 if attempt.succeeded else failures + 1
+    return failures >= LOCK_AFTER
+
+
+def sign_in(
+    uow: AbstractUnitOfWork,
+    username: str,
+    password: str,
+    *,
+    replacing: str | None = None,
+    at: dt.datetime | None = None,
+) -> SignedIn:
+    """Check the password and open a new session (ending `replacing`, the session the
+    browser had before, if any). Raises `SignInRefused` with one message for a wrong
+    name, a wrong password, an inactive account or a lock-out."""
+    when = at or now()
+    name = username if isinstance(username, str) else ""
+    name = name[:64]
+    if _locked(uow, name, when):
+        uow.login_attempts.add(domain.LoginAttempt(name, when, False))
+        audit(uow, f"web:{name}", "login", "user", "-", None, "locked")
+        uow.commit()
+        minutes = int(LOCK_WINDOW.total_seconds() // 60)
+        raise SignInRefused(
+            f"too many failed sign-ins: this account is locked for up to {minutes} minutes"
+        )
+    found = uow.users.where(username=name)
+    user = found[0] if found else None
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    ok: bool
+    try:
+        ok = _HASHER.verify(stored, password if isinstance(password, str) else "")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if user is None or not user.active or not user.password_hash:
+        ok = False
+    uow.login_attempts.add(domain.LoginAttempt(name, when, ok))
+    if not ok or user is None:
+        audit(uow, f"web:{name}", "login", "user", "-", None, "failed")
+        uow.commit()
+        raise SignInRefused("the username or password is not right")
+    if replacing is not None:
+        _drop(uow, replacing)
+    token = secrets.token_urlsafe(32)
+    session = domain.Session(
+        id=_token_id(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=when,
+        last_seen_at=when,
+        expires_at=when + SESSION_LIFETIME,
+    )
+    uow.sessions.add(session)
+    if _HASHER.check_needs_rehash(user.password_hash or ""):
+        user.password_hash = _HASHER.hash(password)
+    audit(uow, f"web:{user.username}", "login", "user", user.id, user.patient_id, "ok")
+    uow.commit()
+    return SignedIn(user, token, session.csrf_token)
+
+
+def _drop(uow: AbstractUnitOfWork, token: str) -> None:
+    session = uow.sessions.get(_token_id(token))
+    if session is not None:
+        uow.sessions.delete(session)
+
+
+def session_user(
+    uow: AbstractUnitOfWork, token: str, at: dt.datetime | None = None
+) -> tuple[domain.User, domain.Session] | None:
+    """The signed-in user of a cookie's token, or None when it is unknown, expired or
+    idle too long (then the session is removed). Touches `last_seen_at`."""
+    if not token or len(token) > 200:
+        return None
+    when = at or now()
+    session = uow.sessions.get(_token_id(token))
+    if session is None:
+        return None
+    if when >= session.expires_at or when - session.last_seen_at >= IDLE_TIMEOUT:
+        uow.sessions.delete(session)
+        uow.commit()
+        return None
+    user = uow.users.get(session.user_id)
+    if user is None or not user.active:
+        uow.sessions.delete(session)
+        uow.commit()
+        return None
+    if when - session.last_seen_at > dt.timedelta(minutes=1):  # not on every request
+        session.last_seen_at = when
+        uow.commit()
+    return user, session
+
+
+def end_session(uow: AbstractUnitOfWork, token: str) -> None:
+    """Sign out: the session is deleted; the cookie's token means nothing any more."""
+    session = uow.sessions.get(_token_id(token))
+    if session is None:
+        return
+    user = uow.users.get(session.user_id)
+    uow.sessions.delete(session)
+    if user is not None:
+        audit(uow, f"web:{user.username}", "logout", "user", user.id, user.patient_id)
+    uow.commit()
+
+
+def csrf_matches(session: domain.Session, offered: str | None) -> bool:
+    """Whether a form's or header's CSRF token is this session's (constant time)."""
+    return bool(offered) and hmac.compare_digest(session.csrf_token, str(offered))
