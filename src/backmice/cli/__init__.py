@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from backmice.cli import assess, care, interview, knowledge, records
+from backmice.cli import assess, care, interview, knowledge, records, web
 from backmice.errors import BackmiceError, InvalidInput, KnowledgeBaseError
 
 __all__ = ["EXIT_BATCH_INVALID", "EXIT_INTERNAL", "EXIT_INVALID", "app", "main"]
@@ -51,6 +51,8 @@ app.command("plan")(care.plan_command)
 app.command("due")(care.due_command)
 app.command("report")(care.report_command)
 app.command("handout")(care.handout_command)
+app.command("serve")(web.serve_command)
+app.add_typer(web.user_app, name="user")
 
 
 @app.callback(invoke_without_command=True)

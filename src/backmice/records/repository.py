@@ -19,7 +19,7 @@ import functools
 from collections.abc import Hashable, Iterable
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import BindParameter, Select, Table, bindparam, func, or_, select
+from sqlalchemy import BindParameter, Select, Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from backmice.records import domain
@@ -80,8 +80,11 @@ class AbstractRepository(abc.ABC, Generic[T]):
         """Insert many records given as column dicts at once (bulk loads); returns the count."""
 
     @abc.abstractmethod
-    def search(self, text: str, limit: int, offset: int) -> tuple[list[T], int]:
-        """Records whose name or identifier contains `text` (patients), and the total."""
+    def search(
+        self, text: str, limit: int, offset: int, clinic: str | None = None
+    ) -> tuple[list[T], int]:
+        """Records whose name or identifier contains `text` (patients), in `clinic` when
+        given, and the total."""
 
     def for_patient(self, patient_id: str) -> list[T]:
         """Every record of one patient, oldest first."""
@@ -176,13 +179,17 @@ class SqlAlchemyRepository(AbstractRepository[T]):
         rows = self.session.execute(query, params).all()
         return [dict(zip(names, row, strict=True)) for row in rows]
 
-    def search(self, text: str, limit: int, offset: int) -> tuple[list[T], int]:
+    def search(
+        self, text: str, limit: int, offset: int, clinic: str | None = None
+    ) -> tuple[list[T], int]:
         """Patients whose name or identifier contains `text` (any case), and the total."""
         table = self.table
         condition = or_(
             func.lower(table.c.name).contains(text.lower()),
             func.lower(table.c.identifier).contains(text.lower()),
         )
+        if clinic is not None:
+            condition = and_(condition, table.c.clinic == clinic)
         total = self.session.scalar(select(func.count()).select_from(table).where(condition))
         query = (
             select(self.cls).where(condition).order_by(table.c.name, table.c.id).limit(limit)
@@ -261,13 +268,16 @@ class FakeRepository(AbstractRepository[T]):
             count += 1
         return count
 
-    def search(self, text: str, limit: int, offset: int) -> tuple[list[T], int]:
+    def search(
+        self, text: str, limit: int, offset: int, clinic: str | None = None
+    ) -> tuple[list[T], int]:
         needle = text.lower()
         found = sorted(
             (
                 i
                 for i in self.items.values()
-                if needle in i.name.lower() or needle in i.identifier.lower()  # type: ignore[attr-defined]
+                if (needle in i.name.lower() or needle in i.identifier.lower())  # type: ignore[attr-defined]
+                and (clinic is None or i.clinic == clinic)  # type: ignore[attr-defined]
             ),
             key=lambda i: (i.name, i.id),  # type: ignore[attr-defined]
         )

@@ -118,8 +118,13 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        session = self.session
+        if exc_type is None and not (session.new or session.dirty or session.deleted):
+            # a read that did not commit: detach what it loaded, so the caller can still
+            # use it after the rollback below (which would otherwise expire it)
+            session.expunge_all()
         super().__exit__(exc_type, exc, tb)
-        self.session.close()
+        session.close()
 
     def commit(self) -> None:
         self.session.commit()

@@ -27,8 +27,9 @@ def register_patient(
     birth_date: dt.date,
     sex: str,
     contact: str | None = None,
+    clinic: str = domain.DEFAULT_CLINIC,
 ) -> domain.Patient:
-    """Create a patient; the clinic identifier must be new."""
+    """Create a patient in `clinic`; the record identifier must be new."""
     problems: list[Problem] = []
     check_text(identifier, "identifier", problems, 64)
     check_text(name, "name", problems, 200)
@@ -51,6 +52,7 @@ def register_patient(
         birth_date=birth_date,
         sex=sex,
         contact=contact,
+        clinic=clinic,
     )
     uow.patients.add(patient)
     audit(uow, actor, "create", "patient", patient.id, patient.id)
@@ -67,9 +69,15 @@ def get_patient(uow: AbstractUnitOfWork, actor: str, patient_id: str) -> domain.
 
 
 def list_patients(
-    uow: AbstractUnitOfWork, actor: str, search: str = "", limit: int = 50, offset: int = 0
+    uow: AbstractUnitOfWork,
+    actor: str,
+    search: str = "",
+    limit: int = 50,
+    offset: int = 0,
+    clinic: str | None = None,
 ) -> tuple[list[domain.Patient], int]:
-    """Patients whose name or identifier contains `search`, by name; and the total."""
+    """Patients whose name or identifier contains `search`, by name, within `clinic`
+    when given (the web app always gives the clinician's); and the total."""
     problems: list[Problem] = []
     if not isinstance(limit, int) or not 1 <= limit <= 1000:
         problems.append(Problem("limit", f"{limit!r} is not a whole number from 1 to 1000"))
@@ -77,7 +85,9 @@ def list_patients(
         problems.append(Problem("offset", f"{offset!r} is not a whole number >= 0"))
     if problems:
         raise InvalidRecord(problems)
-    found, total = uow.patients.search(search, limit, offset)
+    if not isinstance(search, str) or len(search) > 200:
+        raise InvalidRecord([Problem("search", "is not text of at most 200 characters")])
+    found, total = uow.patients.search(search, limit, offset, clinic)
     # one event per listing: who looked, how many records were shown (never the search text)
     audit(uow, actor, "read", "patient_list", "-", None, f"shown={len(found)} total={total}")
     uow.commit()

@@ -52,8 +52,7 @@ def downgrade() -> None:
     op.drop_table("login_attempts")
     op.drop_index("ix_sessions_user_id", table_name="sessions")
     op.drop_table("sessions")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("clinic")
-    with op.batch_alter_table("patients") as batch:
-        batch.drop_index("ix_patients_clinic")
-        batch.drop_column("clinic")
+    op.drop_index("ix_patients_clinic", table_name="patients")
+    for table in ("users", "patients"):
+        # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35 and later, and PostgreSQL)
+        op.execute(f"ALTER TABLE {table} DROP COLUMN clinic")
