@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from backmice.errors import InvalidRecord, RecordConflict, SignInRefused
+from backmice.errors import InvalidRecord, RecordConflict, RecordNotFound, SignInRefused
 from backmice.records import domain
 from backmice.records.services import accounts as a
 from backmice.records.unit_of_work import FakeUnitOfWork
@@ -135,3 +135,92 @@ def test_the_csrf_token_must_match_exactly() -> None:
     assert a.csrf_matches(session, signed.csrf_token)
     assert not a.csrf_matches(session, None)
     assert not a.csrf_matches(session, signed.csrf_token[:-1] + "x")
+
+
+# --- accounts an administrator manages ---------------------------------------------------
+
+
+def patient_record(uow: FakeUnitOfWork, identifier: str, clinic: str) -> domain.Patient:
+    patient = domain.Patient(
+        identifier=identifier, name="Pat", birth_date=dt.date(1970, 1, 1), sex="female"
+    )
+    patient.clinic = clinic
+    uow.patients.add(patient)
+    return patient
+
+
+def test_an_admin_links_a_patient_account_by_record_number_in_their_own_clinic() -> None:
+    uow = FakeUnitOfWork()
+    mine = patient_record(uow, "MRN-1", "main")
+    patient_record(uow, "MRN-2", "north")
+    user = a.create_clinic_user(
+        uow, "web:admin", clinic="main", username="pat", display_name="Pat",
+        role="patient", password=PASSWORD, patient_identifier=" MRN-1 ",
+    )  # fmt: skip
+    assert user.patient_id == mine.id and user.clinic == "main"
+    with pytest.raises(InvalidRecord, match=r"patient_identifier: 'MRN-2' is not a record num"):
+        a.create_clinic_user(
+            uow, "web:admin", clinic="main", username="other", display_name="O",
+            role="patient", password=PASSWORD, patient_identifier="MRN-2",
+        )  # fmt: skip
+
+
+def test_every_problem_of_a_new_account_is_reported_at_once_and_nothing_is_written() -> None:
+    uow = FakeUnitOfWork()
+    with pytest.raises(InvalidRecord) as caught:
+        a.create_clinic_user(
+            uow, "web:admin", clinic="main", username="", display_name="X",
+            role="patient", password="short pass", patient_identifier="",
+        )  # fmt: skip
+    fields = [p.field for p in caught.value.problems]
+    assert fields == ["username", "password", "patient_identifier"]
+    assert "short pass" not in str(caught.value)
+    with pytest.raises(InvalidRecord, match=r"patient_identifier: 'MRN-1': only a patient acc"):
+        a.create_clinic_user(
+            uow, "web:admin", clinic="main", username="dr.b", display_name="Dr B",
+            role="clinician", password=PASSWORD, patient_identifier="MRN-1",
+        )  # fmt: skip
+    assert not uow.users.items
+
+
+def test_the_account_list_is_one_clinics_and_reading_it_is_audited() -> None:
+    uow = FakeUnitOfWork()
+    clinician(uow, "dr.z")
+    a.create_user(
+        uow, "cli", username="dr.n", display_name="N", role="clinician", password=PASSWORD,
+        clinic="north",
+    )  # fmt: skip
+    a.create_user(uow, "cli", username="boss", display_name="B", role="admin", password=PASSWORD)
+    assert [u.username for u in a.list_users(uow, "web:boss", "main")] == ["boss", "dr.z"]
+    assert uow.audit.events[-1].entity == "users"
+    assert uow.audit.events[-1].detail == "shown=2"
+
+
+def test_deactivating_an_account_ends_its_sessions_and_is_audited() -> None:
+    uow = FakeUnitOfWork()
+    user = clinician(uow)
+    signed = a.sign_in(uow, "dr.a", PASSWORD, at=T0)
+    a.set_active(uow, "web:boss", user.id, False, clinic="main")
+    assert not uow.sessions.items
+    assert a.session_user(uow, signed.token, at=T0) is None
+    with pytest.raises(SignInRefused):
+        a.sign_in(uow, "dr.a", PASSWORD, at=T0)
+    assert (uow.audit.events[-2].action, uow.audit.events[-2].detail) == ("update", "active=false")
+    a.set_active(uow, "web:boss", user.id, True, clinic="main")
+    assert a.sign_in(uow, "dr.a", PASSWORD, at=T0).user.id == user.id
+
+
+def test_an_admin_cannot_deactivate_themselves_or_reach_another_clinics_account() -> None:
+    uow = FakeUnitOfWork()
+    boss = a.create_user(
+        uow, "cli", username="boss", display_name="B", role="admin", password=PASSWORD
+    )
+    with pytest.raises(InvalidRecord, match=r"user: you cannot deactivate your own account"):
+        a.set_active(uow, "web:boss", boss.id, False, clinic="main", by_user_id=boss.id)
+    other = a.create_user(
+        uow, "cli", username="dr.n", display_name="N", role="clinician", password=PASSWORD,
+        clinic="north",
+    )  # fmt: skip
+    with pytest.raises(RecordNotFound, match="does not exist"):
+        a.set_active(uow, "web:boss", other.id, False, clinic="main", by_user_id=boss.id)
+    assert other.active and boss.active

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from backmice.errors import InvalidRecord, Problem, RecordConflict, SignInRefused
+from backmice.errors import InvalidRecord, Problem, RecordConflict, RecordNotFound, SignInRefused
 from backmice.records import domain
 from backmice.records.services._checks import audit, check_choice, check_text, now
 from backmice.records.unit_of_work import AbstractUnitOfWork
@@ -31,10 +31,13 @@ __all__ = [
     "MIN_PASSWORD_LENGTH",
     "SESSION_LIFETIME",
     "SignedIn",
+    "create_clinic_user",
     "create_user",
     "csrf_matches",
     "end_session",
+    "list_users",
     "session_user",
+    "set_active",
     "sign_in",
 ]
 
@@ -65,16 +68,7 @@ def create_user(
     clinic: str = domain.DEFAULT_CLINIC,
 ) -> domain.User:
     """A new account. A patient account is linked to that patient's record."""
-    problems: list[Problem] = []
-    check_text(username, "username", problems, 64)
-    check_text(display_name, "display_name", problems, 200)
-    check_text(clinic, "clinic", problems, 64)
-    check_choice(role, "role", domain.ROLES, problems)
-    if isinstance(username, str) and username.strip() != username:
-        problems.append(Problem("username", "has spaces at the start or end"))
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        # the password itself is never echoed
-        problems.append(Problem("password", f"is shorter than {MIN_PASSWORD_LENGTH} characters"))
+    problems = _account_problems(username, display_name, role, password, clinic)
     if role == "patient" and patient_id is None:
         problems.append(Problem("patient", "a patient account needs the patient's record id"))
     if role != "patient" and patient_id is not None:
@@ -98,6 +92,115 @@ def create_user(
     )
     uow.users.add(user)
     audit(uow, actor, "create", "user", user.id, patient_id, f"role={role}")
+    uow.commit()
+    return user
+
+
+def _account_problems(
+    username: object, display_name: object, role: object, password: object, clinic: object
+) -> list[Problem]:
+    """What is wrong with a new account's fields (the password is never echoed)."""
+    problems: list[Problem] = []
+    check_text(username, "username", problems, 64)
+    check_text(display_name, "display_name", problems, 200)
+    check_text(clinic, "clinic", problems, 64)
+    check_choice(role, "role", domain.ROLES, problems)
+    if isinstance(username, str) and username.strip() != username:
+        problems.append(Problem("username", "has spaces at the start or end"))
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(Problem("password", f"is shorter than {MIN_PASSWORD_LENGTH} characters"))
+    return problems
+
+
+def create_clinic_user(
+    uow: AbstractUnitOfWork,
+    actor: str,
+    *,
+    clinic: str,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    patient_identifier: str = "",
+) -> domain.User:
+    """An administrator creates an account in their own clinic. A patient account names
+    the patient by the clinic's record number, which must be a record of that clinic;
+    every problem with the fields is reported at once, and nothing is written."""
+    problems = _account_problems(username, display_name, role, password, clinic)
+    identifier = patient_identifier.strip() if isinstance(patient_identifier, str) else ""
+    patient_id = None
+    if role == "patient":
+        found = [p for p in uow.patients.where(identifier=identifier) if p.clinic == clinic]
+        if not identifier:
+            problems.append(
+                Problem(
+                    "patient_identifier", "'' is empty; a patient account needs a record number"
+                )
+            )
+        elif not found:
+            problems.append(
+                Problem(
+                    "patient_identifier",
+                    f"{identifier!r} is not a record number of clinic {clinic!r}",
+                )
+            )
+        else:
+            patient_id = found[0].id
+    elif identifier:
+        problems.append(
+            Problem(
+                "patient_identifier",
+                f"{identifier!r}: only a patient account links to a record (this is {role!r})",
+            )
+        )
+    if problems:
+        raise InvalidRecord(problems)
+    return create_user(
+        uow,
+        actor,
+        username=username,
+        display_name=display_name,
+        role=role,
+        password=password,
+        patient_id=patient_id,
+        clinic=clinic,
+    )
+
+
+def list_users(uow: AbstractUnitOfWork, actor: str, clinic: str) -> list[domain.User]:
+    """The accounts of one clinic, by role then username (the read is audited; accounts
+    hold no clinical data)."""
+    users = sorted(uow.users.where(clinic=clinic), key=lambda u: (u.role, u.username))
+    audit(uow, actor, "read", "users", "-", None, f"shown={len(users)}")
+    uow.commit()
+    return users
+
+
+def set_active(
+    uow: AbstractUnitOfWork,
+    actor: str,
+    user_id: str,
+    active: bool,
+    *,
+    clinic: str,
+    by_user_id: str | None = None,
+) -> domain.User:
+    """Reactivate or deactivate an account of `clinic`. Deactivating ends every session
+    of the account at once; nobody can deactivate their own account (`by_user_id`), so a
+    clinic cannot lock out its last administrator by a slip. An account of another
+    clinic is answered like one that does not exist."""
+    if not isinstance(active, bool):
+        raise InvalidRecord([Problem("active", f"{active!r} is not true or false")])
+    user = uow.users.get(user_id)
+    if user is None or user.clinic != clinic:
+        raise RecordNotFound(f"user {user_id!r} does not exist")
+    if not active and user.id == by_user_id:
+        raise InvalidRecord([Problem("user", "you cannot deactivate your own account")])
+    user.active = active
+    if not active:
+        for session in uow.sessions.where(user_id=user.id):
+            uow.sessions.delete(session)
+    audit(uow, actor, "update", "user", user.id, user.patient_id, f"active={str(active).lower()}")
     uow.commit()
     return user
 
