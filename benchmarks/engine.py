@@ -36,7 +36,8 @@ import orjson  # noqa: E402
 
 from backmice.cli.assess import run_batch  # noqa: E402
 from backmice.engine import Engine  # noqa: E402
-from backmice.engine.inference import posterior, score  # noqa: E402
+from backmice.engine.assess import BATCH_CHUNK  # noqa: E402
+from backmice.engine.inference import posterior  # noqa: E402
 from backmice.engine.synthetic import generate_cases  # noqa: E402
 
 
@@ -56,16 +57,18 @@ def single_case_latency(engine: Engine, docs: list[dict[str, object]]) -> list[f
 
 
 def batch_scoring(engine: Engine, path: Path) -> tuple[float, int]:
-    """Read, parse, validate, encode and score every line; no result objects built."""
+    """Read, parse, validate, encode and score every line (posterior, likelihood ratios,
+    intervals), a chunk of lines at a time as a streaming scorer would; no result
+    objects built."""
     start = time.perf_counter()
-    cases = [engine.read(orjson.loads(line)) for line in path.read_bytes().splitlines()]
-    chunk = 8192
-    for i in range(0, len(cases), chunk):
-        part = cases[i : i + chunk]
-        rows = np.stack([engine.encode(c) for c in part])
-        settings = np.array([engine.model.setting_index[c.setting] for c in part])
-        score(engine.model, rows, settings)
-    return time.perf_counter() - start, len(cases)
+    lines = path.read_bytes().splitlines()
+    scored = 0
+    for i in range(0, len(lines), BATCH_CHUNK):
+        batch = engine.score_batch([orjson.loads(line) for line in lines[i : i + BATCH_CHUNK]])
+        if batch.errors:
+            raise SystemExit(f"{len(batch.errors)} generated cases were invalid")
+        scored += len(batch.positions)
+    return time.perf_counter() - start, scored
 
 
 def batch_inference_only(engine: Engine, path: Path) -> float:

@@ -21,6 +21,7 @@ from backmice.errors import InvalidCase
 from backmice.knowledge import KnowledgeBase
 from tests.conftest import SPEC_EXAMPLE
 from tests.strategies import cases, value_strategy
+from tests.unit.test_validation import near_valid_cases
 
 _result_validator = Draft202012Validator(result_schema())
 
@@ -397,17 +398,18 @@ def test_an_emergency_comes_without_advice_to_wait_and_see(engine: Engine) -> No
 def test_a_likelihood_ratio_survives_an_underflowed_posterior(engine: Engine) -> None:
     from backmice.engine.inference import _likelihood_ratios, _log_space_ratios, _softmax
 
-    rows = np.array([engine.rows(engine.read({"findings": {"tender": True, "mobile": True}}))])
+    rows = np.array(engine.rows(engine.read({"findings": {"tender": True, "mobile": True}})))
+    known = rows[rows != 0]
     joint = np.zeros((1, 15)) - 3000.0
     joint[0, 0] = 0.0  # one condition 3000 nats ahead: every other posterior is exactly 0
     post = _softmax(joint.copy())
     assert (post[0, 1:] == 0.0).all()
-    ratios, _ = _likelihood_ratios(engine.model, rows, joint, post)
-    assert np.isfinite(ratios).all() and (ratios > 0).all()
+    for case_of in (None, np.zeros(len(known), dtype=np.int64)):  # one case, or a batch
+        ratios = _likelihood_ratios(engine.model, known, case_of, joint, post)
+        assert np.isfinite(ratios).all() and (ratios > 0).all()
     # in ordinary ranges the log-space path agrees with the direct one
     joint = np.log(np.full((1, 15), 1 / 15))
-    direct, _ = _likelihood_ratios(engine.model, rows, joint, _softmax(joint.copy()))
-    known = rows[0][rows[0] != 0]
+    direct = _likelihood_ratios(engine.model, known, None, joint, _softmax(joint.copy()))
     np.testing.assert_allclose(
         _log_space_ratios(engine.model, np.repeat(joint, len(known), 0), known, 15),
         direct,
@@ -427,3 +429,115 @@ def test_huge_integers_and_non_json_values_get_a_named_problem(engine: Engine) -
 def test_the_engine_refuses_too_few_samples() -> None:
     with pytest.raises(ValueError, match="samples: 0 is not a whole number of at least 2"):
         Engine(samples=0)
+
+
+# --- the fast paths give the numbers of the plain computation ------------------------
+
+
+def test_intervals_are_the_percentiles_of_the_sampled_knowledge_bases(
+    kb: KnowledgeBase, engine: Engine
+) -> None:
+    # Independent of the engine's single-precision arithmetic: each sampled knowledge
+    # base's posterior in double precision, then numpy's own percentiles.
+    model = engine.model
+    sampled, _ = model._sample(model.samples)  # (rows + settings, C, samples), unrounded
+    docs = generate_cases(kb, 300, seed=11)
+    for doc in docs:
+        doc.pop("_condition")
+    results = list(engine.assess_many(docs))
+    for doc, result in zip(docs, results, strict=True):
+        assert isinstance(result, dict)
+        case = engine.read(doc)
+        rows = [r for r in engine.rows(case) if r] + [
+            model.n_rows + model.setting_index[case.setting]
+        ]
+        log_joint = sampled[rows].sum(axis=0)  # (C, samples)
+        probs = np.exp(log_joint - log_joint.max(axis=0))
+        probs /= probs.sum(axis=0)
+        low, high = np.percentile(probs, [5, 95], axis=1)
+        by_condition = {e["condition"]: e for e in result["differential"]}
+        post = np.array([by_condition[c]["probability"] for c in model.condition_ids])
+        got = np.array([by_condition[c]["interval"] for c in model.condition_ids])
+        want = np.stack([np.minimum(low, post), np.minimum(np.maximum(high, post), 1.0)], axis=1)
+        # single precision and the rounding of the sampled tables: a few parts per million
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=0)
+
+
+def test_a_case_gets_the_same_sample_sums_alone_or_in_any_batch(
+    kb: KnowledgeBase, engine: Engine
+) -> None:
+    from backmice.engine.inference import _gathered, _onehot, _product_deltas
+
+    model = engine.model
+    docs = generate_cases(kb, 300, seed=12)
+    coded = [
+        engine.reader.read_coded({k: v for k, v in d.items() if k != "_condition"}) for d in docs
+    ]
+    rows = np.array([r for _, r, _ in coded])
+    setting_codes = np.array([s for _, _, s in coded])
+    together = _product_deltas(model, _onehot(model, rows, setting_codes))
+    for size in (1, 7, 37):
+        for start in range(0, len(rows), size):
+            part = slice(start, start + size)
+            batch = _product_deltas(model, _onehot(model, rows[part], setting_codes[part]))
+            assert np.array_equal(batch, together[part])
+    known = [[r for r in case_rows if r] for case_rows in rows.tolist()]
+    _, alone = _gathered(model, known, setting_codes.tolist(), intervals=True)
+    assert alone is not None and np.array_equal(alone, together)
+
+
+def test_the_sampled_tables_add_up_exactly_in_single_precision(engine: Engine) -> None:
+    # exact: the single-precision product equals the double-precision one, bit for bit
+    model = engine.model
+    rng = np.random.default_rng(3)
+    table = model.sample_deltas
+    for a, b in model.sample_groups:
+        onehot = (rng.random((64, b - a)) < 0.3).astype(table.dtype)
+        single = onehot @ table[a:b]
+        double = onehot.astype(np.float64) @ table[a:b].astype(np.float64)
+        assert np.array_equal(single.astype(np.float64), double)
+    assert np.abs(model.sample_deltas).max() > 0.1  # the samples do differ from the centre
+
+
+def test_batch_scores_are_those_of_the_full_results(kb: KnowledgeBase, engine: Engine) -> None:
+    docs: list[object] = []
+    for doc in generate_cases(kb, 40, seed=13):
+        doc.pop("_condition")
+        docs.append(doc)
+    docs[3] = {"findings": {"size_cm": -1}}
+    docs[17] = "not a case"
+    batch = engine.score_batch(docs)
+    full = list(engine.assess_many(docs))
+    assert sorted(batch.errors) == [p for p, r in enumerate(full) if isinstance(r, InvalidCase)]
+    assert sorted(batch.errors) == [3, 17]
+    for position, error in batch.errors.items():
+        assert error.problems == full[position].problems  # type: ignore[union-attr]
+    for n, position in enumerate(batch.positions.tolist()):
+        result = full[position]
+        assert isinstance(result, dict)
+        ids = engine.model.condition_ids
+        by_id = {e["condition"]: e for e in result["differential"]}
+        for c, condition in enumerate(ids):
+            assert by_id[condition]["probability"] == pytest.approx(
+                batch.scores.posterior[n, c], abs=1e-12
+            )
+            assert by_id[condition]["interval"] == pytest.approx(
+                list(batch.scores.interval[n, c]), abs=1e-12
+            )
+
+
+@settings(max_examples=600, deadline=None)
+@given(near_valid_cases)
+def test_checking_while_encoding_accepts_and_encodes_as_reading_then_encoding(
+    doc: dict[str, Any],
+) -> None:
+    engine = _engine()
+    codes, setting_codes = engine.reader.scan([doc])
+    try:
+        case = engine.read(doc)
+    except InvalidCase:
+        assert setting_codes.tolist() == [-1]
+        return
+    assert setting_codes.tolist() == [engine.model.setting_index[case.setting]]
+    assert codes[0].tolist() == engine.rows(case)
+    assert engine.reader.read_coded(doc) == (case, engine.rows(case), setting_codes[0])

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,12 +22,12 @@ from backmice.engine.compiled import DEFAULT_SAMPLES, CompiledModel
 from backmice.engine.contract import DISCLAIMER, PLAIN_DISCLAIMER, RESULT_SCHEMA_TAG
 from backmice.engine.inference import Scores, score
 from backmice.engine.safety import fire_red_flags, most_urgent, triage_from_differential, urgency
-from backmice.engine.validation import Case, CaseReader
+from backmice.engine.validation import Case, CaseReader, Codebook, FindingCodes
 from backmice.errors import InvalidCase, KnowledgeBaseError
 from backmice.knowledge import default_knowledge
-from backmice.knowledge.model import Finding, KnowledgeBase, Value
+from backmice.knowledge.model import KnowledgeBase
 
-__all__ = ["BATCH_CHUNK", "MIN_EVIDENCE_LR", "Engine"]
+__all__ = ["BATCH_CHUNK", "MIN_EVIDENCE_LR", "Engine", "ScoredBatch"]
 
 #: A finding is listed as evidence for a condition when its likelihood ratio is at
 #: least this far from 1 (either way): smaller moves are not worth a line.
@@ -39,6 +40,15 @@ BATCH_CHUNK = 2048
 Result = dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class ScoredBatch:
+    """Numbers for the valid documents of a batch, and the problems of the others."""
+
+    scores: Scores  # case n of the scores is document positions[n]
+    positions: npt.NDArray[np.intp]
+    errors: dict[int, InvalidCase]  # by position
+
+
 class Engine:
     """Inference over one knowledge base. Build once, reuse: it holds no per-case state."""
 
@@ -47,18 +57,36 @@ class Engine:
             raise ValueError(f"samples: {samples!r} is not a whole number of at least 2")
         self.kb = kb if kb is not None else default_knowledge()
         self.model = CompiledModel(self.kb, samples=samples)
-        self.reader = CaseReader()
         self._findings = {f.id: f for f in self.kb.findings}
-        accepted = self.reader.finding_ids | {"age", "sex"}
+        accepted = CaseReader().finding_ids | {"age", "sex"}
         if set(self._findings) != accepted:
             raise KnowledgeBaseError(
                 "the knowledge base's findings do not match the input schema: "
                 f"{sorted(set(self._findings) ^ accepted)}"
             )
-        self._row_of = {
-            f.id: (self.model.finding_index[f.id], _row_lookup(f, self.model.state_rows[i]))
-            for i, f in enumerate(self.kb.findings)
-        }
+        try:
+            self.reader = CaseReader(self._codebook())
+        except KeyError as exc:
+            raise KnowledgeBaseError(
+                f"the knowledge base's states do not match the input schema: {exc}"
+            ) from None
+        self._codes = self.reader.codebook.findings
+
+    def _codebook(self) -> Codebook:
+        """Each valid value's code is its table row, so a checked case is encoded too."""
+        model = self.model
+        findings: dict[str, FindingCodes] = {}
+        for i, finding in enumerate(self.kb.findings):
+            rows = model.state_rows[i]
+            if finding.type == "boolean":
+                codes = FindingCodes(i, {True: rows["true"], False: rows["false"]})
+            elif finding.type == "enum":
+                codes = FindingCodes(i, {state: rows[state] for state in finding.states})
+            else:
+                edges = tuple(b.below for b in finding.bins if b.below is not None)
+                codes = FindingCodes(i, edges=edges, bins=tuple(rows[b.id] for b in finding.bins))
+            findings[finding.id] = codes
+        return Codebook(findings=findings, settings=dict(model.setting_index))
 
     @property
     def knowledge_version(self) -> str:
@@ -72,10 +100,10 @@ class Engine:
     def rows(self, case: Case) -> list[int]:
         """One table row per finding; 0 where the finding is not known."""
         rows = [0] * len(self.model.finding_ids)
-        row_of = self._row_of
+        codes = self._codes
         for fid, value in case.values.items():
-            i, lookup = row_of[fid]
-            rows[i] = lookup(value)
+            c = codes[fid]
+            rows[c.index] = c.states[value] if c.states else c.bins[bisect_right(c.edges, value)]
         return rows
 
     def encode(self, case: Case) -> npt.NDArray[np.int64]:
@@ -84,7 +112,9 @@ class Engine:
 
     def assess(self, doc: object) -> Result:
         """Validate and assess one case; raises `InvalidCase` when it is not valid."""
-        return self.assess_cases([self.read(doc)])[0]
+        case, rows, setting = self.reader.read_coded(doc)
+        scores = score(self.model, np.array([rows]), np.array([setting]))
+        return self._result(case, rows, scores, 0)
 
     def assess_cases(self, cases: Sequence[Case], intervals: bool = True) -> list[Result]:
         """Assess valid cases together (one vectorised step per chunk)."""
@@ -93,8 +123,7 @@ class Engine:
             chunk = cases[start : start + BATCH_CHUNK]
             rows = [self.rows(c) for c in chunk]
             settings = np.array([self.model.setting_index[c.setting] for c in chunk])
-            table_rows = np.array(rows, dtype=np.int64)
-            scores = score(self.model, table_rows, settings, intervals=intervals)
+            scores = score(self.model, np.array(rows), settings, intervals=intervals)
             out.extend(
                 self._result(c, r, scores, n)
                 for n, (c, r) in enumerate(zip(chunk, rows, strict=True))
@@ -106,44 +135,60 @@ class Engine:
 
         The batch mode of the format (section 5) is built on this.
         """
-        pending: list[tuple[int, Case]] = []
-        errors: dict[int, InvalidCase] = {}
-        position = 0
+        pending: list[tuple[Case, list[int], int]] = []
+        outcomes: list[int | InvalidCase] = []  # per document: its place in pending, or why not
         for doc in docs:
             try:
-                pending.append((position, self.read(doc)))
+                pending.append(self.reader.read_coded(doc))
+                outcomes.append(len(pending) - 1)
             except InvalidCase as exc:
-                errors[position] = exc
-            position += 1
-            if position % BATCH_CHUNK == 0:
-                yield from self._flush(pending, errors, position)
-                pending, errors = [], {}
-        yield from self._flush(pending, errors, position)
+                outcomes.append(exc)
+            if len(outcomes) == BATCH_CHUNK:
+                yield from self._flush(pending, outcomes)
+                pending, outcomes = [], []
+        yield from self._flush(pending, outcomes)
 
     def _flush(
-        self, pending: list[tuple[int, Case]], errors: dict[int, InvalidCase], end: int
+        self, pending: list[tuple[Case, list[int], int]], outcomes: list[int | InvalidCase]
     ) -> Iterator[Result | InvalidCase]:
-        results = dict(
-            zip((p for p, _ in pending), self.assess_cases([c for _, c in pending]), strict=True)
-        )
-        start = min([*results, *errors], default=end)
-        for position in range(start, end):
-            yield results[position] if position in results else errors[position]
+        if pending:
+            rows = np.array([r for _, r, _ in pending])
+            scores = score(self.model, rows, np.array([s for _, _, s in pending]))
+        for outcome in outcomes:
+            if isinstance(outcome, InvalidCase):
+                yield outcome
+            else:
+                case, case_rows, _ = pending[outcome]
+                yield self._result(case, case_rows, scores, outcome)
+
+    def score_batch(self, docs: Sequence[object], intervals: bool = True) -> ScoredBatch:
+        """Validate, encode and score documents together, building no result objects:
+        the numbers of `assess_many` (posterior, likelihood ratios, intervals) for a
+        caller that keeps its own. Give it a few thousand documents at a time."""
+        codes, settings = self.reader.scan(docs)
+        valid = settings >= 0
+        positions = np.flatnonzero(valid)
+        errors = {
+            n: InvalidCase(self.reader.problems(docs[n])) for n in np.flatnonzero(~valid).tolist()
+        }
+        scores = score(self.model, codes[positions], settings[positions], intervals=intervals)
+        return ScoredBatch(scores=scores, positions=positions, errors=errors)
 
     # --- building one result ---------------------------------------------------------
 
     def _result(self, case: Case, rows: list[int], scores: Scores, n: int) -> Result:
         kb, model = self.kb, self.model
-        probs = scores.posterior[n]
+        p_list = scores.posterior[n].tolist()
         plain = case.setting == "self_check"
-        order = np.argsort(-probs, kind="stable").tolist()
+        # most likely first; equal probabilities keep knowledge-base order (stable sort)
+        order = sorted(range(len(p_list)), key=p_list.__getitem__, reverse=True)
         evidence = self._evidence(case, rows, scores.ratios_of(n))
-        p_list = probs.tolist()
         bounds = scores.interval[n].tolist()
+        ids, names = model.condition_ids, model.condition_names
         differential = [
             {
-                "condition": model.condition_ids[c],
-                "name": model.condition_names[c],
+                "condition": ids[c],
+                "name": names[c],
                 "probability": p_list[c],
                 "interval": bounds[c],
                 "evidence": evidence[c],
@@ -189,43 +234,38 @@ class Engine:
         `ratios` has one row per known finding, in knowledge-base order.
         """
         model = self.model
-        known = [i for i, r in enumerate(rows) if r]
         n_conditions = len(model.condition_ids)
-        if not known:
+        if not ratios.shape[0]:
             return [[] for _ in range(n_conditions)]
         strength = np.abs(np.log(ratios))
-        order = np.argsort(-strength, axis=0, kind="stable").T.tolist()  # (C, K)
-        strong = (strength >= _MIN_LOG_LR).tolist()
-        ratio_list = ratios.tolist()
-        values = case.values
-        facts = [(model.finding_ids[i], model.provenance[rows[i]]) for i in known]
+        # per condition: the findings by strength, strongest first (ties: kb order)
+        ranked = (-strength).argsort(axis=0, kind="stable").T.tolist()
+        strengths = strength.T.tolist()
+        ratio_lists = ratios.T.tolist()
+        values, finding_ids, provenance = case.values, model.finding_ids, model.provenance
+        facts = [
+            (finding_ids[i], values[finding_ids[i]], provenance[row])
+            for i, row in enumerate(rows)
+            if row
+        ]
+        threshold = _MIN_LOG_LR
         out: list[list[dict[str, Any]]] = []
         for c in range(n_conditions):
+            strength_c, ratio_c = strengths[c], ratio_lists[c]
             items: list[dict[str, Any]] = []
-            for k in order[c]:
-                if not strong[k][c]:
+            for k in ranked[c]:
+                if not strength_c[k] >= threshold:
                     break  # sorted strongest first: the rest are weaker still
-                fid, provenance = facts[k]
+                fid, value, cells = facts[k]
+                cell = cells[c]
                 items.append(
                     {
                         "finding": fid,
-                        "value": values[fid],
-                        "likelihood_ratio": ratio_list[k][c],
-                        "basis": provenance[c].basis,
-                        "sources": list(provenance[c].sources),
+                        "value": value,
+                        "likelihood_ratio": ratio_c[k],
+                        "basis": cell.basis,
+                        "sources": list(cell.sources),
                     }
                 )
             out.append(items)
         return out
-
-
-def _row_lookup(finding: Finding, state_rows: dict[str, int]) -> Callable[[Value], int]:
-    """A fast map from a valid raw value to its table row."""
-    if finding.type == "boolean":
-        yes, no = state_rows["true"], state_rows["false"]
-        return lambda value: yes if value else no
-    if finding.type == "enum":
-        return lambda value: state_rows[str(value)]
-    edges = [b.below for b in finding.bins if b.below is not None]
-    by_bin = [state_rows[b.id] for b in finding.bins]
-    return lambda value: by_bin[bisect_right(edges, float(value))]

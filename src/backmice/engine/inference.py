@@ -1,8 +1,10 @@
 """Posterior, likelihood ratios and intervals for many encoded cases at once.
 
 A case is encoded as one table row per finding (0 = not known) plus a setting
-index. Everything here is vectorised over cases; scoring one case is scoring a
-batch of one, so the single-case and batch paths share every number.
+index. Everything here is vectorised over cases. A batch sums its cases' rows with
+one-hot matrix products; fewer than `_GATHER_BELOW` cases add up their known rows
+instead, which gives the same posterior to rounding (about 1e-16) and the same
+intervals bit for bit (the sampled tables are summed exactly).
 
 The likelihood ratio reported for finding *f* and condition *c* is
 
@@ -15,7 +17,10 @@ ratio: the explanation and the posterior cannot disagree.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import accumulate, pairwise
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +31,8 @@ __all__ = ["Scores", "score"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+#: Table rows of known findings, or settings' indices: any integer type
+Codes = npt.NDArray[np.integer[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,19 +53,19 @@ class Scores:
 
 
 def _softmax(logits: FloatArray) -> FloatArray:
-    shifted: FloatArray = logits - logits.max(axis=-1, keepdims=True)
+    shifted: FloatArray = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
     np.exp(shifted, out=shifted)
-    shifted /= shifted.sum(axis=-1, keepdims=True)
+    shifted /= np.add.reduce(shifted, axis=-1, keepdims=True)
     return shifted
 
 
-def log_joint(model: CompiledModel, rows: IntArray, settings: IntArray) -> FloatArray:
+def log_joint(model: CompiledModel, rows: Codes, settings: Codes) -> FloatArray:
     """Unnormalised log posterior, (N, C)."""
     joint: FloatArray = model.log_prior[settings] + model.log_likelihood[rows].sum(axis=1)
     return joint
 
 
-def posterior(model: CompiledModel, rows: IntArray, settings: IntArray) -> FloatArray:
+def posterior(model: CompiledModel, rows: Codes, settings: Codes) -> FloatArray:
     """Posterior over the conditions, (N, C): the central model only, no explanations."""
     if rows.shape[0] < _GATHER_BELOW:
         return _softmax(log_joint(model, rows, settings))
@@ -66,7 +73,7 @@ def posterior(model: CompiledModel, rows: IntArray, settings: IntArray) -> Float
     return probs
 
 
-def _onehot(model: CompiledModel, rows: IntArray, settings: IntArray) -> FloatArray:
+def _onehot(model: CompiledModel, rows: Codes, settings: Codes) -> FloatArray:
     """(N, rows + settings): 1 at each case's known rows and its setting's prior row."""
     n_cases = rows.shape[0]
     onehot = np.zeros((n_cases, model.n_rows + model.prior.shape[0]))
@@ -76,28 +83,51 @@ def _onehot(model: CompiledModel, rows: IntArray, settings: IntArray) -> FloatAr
     return onehot
 
 
-def score(
-    model: CompiledModel, rows: IntArray, settings: IntArray, intervals: bool = True
-) -> Scores:
+def score(model: CompiledModel, rows: Codes, settings: Codes, intervals: bool = True) -> Scores:
     """Posterior, leave-one-out likelihood ratios and (optionally) intervals."""
     n_cases, n_conditions = rows.shape[0], len(model.condition_ids)
-    post = np.empty((n_cases, n_conditions))
-    bounds = np.empty((n_cases, n_conditions, 2))
-    joint = np.empty((n_cases, n_conditions))
-    for start in range(0, n_cases, _STEP):
-        stop = min(start + _STEP, n_cases)
-        joint[start:stop], post[start:stop], step_bounds = _step(
-            model, rows[start:stop], settings[start:stop], intervals
-        )
-        bounds[start:stop] = step_bounds
-    lr, offsets = _likelihood_ratios(model, rows, joint, post)
-    bounds[..., 0] = np.minimum(bounds[..., 0], post)
-    bounds[..., 1] = np.maximum(bounds[..., 1], post)
+    cases: IntArray | None
+    if n_cases < _GATHER_BELOW:
+        # a few cases: add up their known rows, no one-hot matrix
+        known_rows = [[r for r in case_rows if r] for case_rows in rows.tolist()]
+        joint, deltas = _gathered(model, known_rows, settings.tolist(), intervals)
+        post = _softmax(joint.copy())
+        if deltas is not None:
+            bounds = _intervals(model, deltas, post)
+        else:
+            bounds = np.repeat(post[:, :, None], 2, axis=2)
+        counts = [len(k) for k in known_rows]
+        known: Codes | list[int] = [r for k in known_rows for r in k]
+        cases = None if n_cases == 1 else np.repeat(np.arange(n_cases), counts)
+        offsets = np.array([0, *accumulate(counts)], dtype=np.int64)
+    else:
+        joint = np.empty((n_cases, n_conditions))
+        post = np.empty((n_cases, n_conditions))
+        bounds = np.empty((n_cases, n_conditions, 2))
+        for start in range(0, n_cases, _STEP):
+            stop = min(start + _STEP, n_cases)
+            onehot = _onehot(model, rows[start:stop], settings[start:stop])
+            np.matmul(onehot, model.central_log_table, out=joint[start:stop])
+            post[start:stop] = _softmax(joint[start:stop].copy())
+            if intervals:
+                deltas = _product_deltas(model, onehot)
+                bounds[start:stop] = _intervals(model, deltas, post[start:stop])
+            else:
+                bounds[start:stop] = post[start:stop, :, None]
+        cases, findings = np.nonzero(rows)  # only known findings have a ratio
+        known = rows[cases, findings]
+        offsets = np.searchsorted(cases, np.arange(n_cases + 1))
+    lr = _likelihood_ratios(model, known, cases, joint, post)
+    np.minimum(bounds[..., 0], post, out=bounds[..., 0])
+    np.maximum(bounds[..., 1], post, out=bounds[..., 1])
+    # single-precision rounding can put a percentile of a near-certain condition a few
+    # 1e-8 above 1: it is a probability
+    np.minimum(bounds[..., 1], 1.0, out=bounds[..., 1])
     return Scores(posterior=post, interval=bounds, likelihood_ratio=lr, offsets=offsets)
 
 
 def _log_space_ratios(
-    model: CompiledModel, joint: FloatArray, known: IntArray, n_conditions: int
+    model: CompiledModel, joint: FloatArray, known: Codes, n_conditions: int
 ) -> FloatArray:
     """The same ratios in log space, for rows where a posterior underflowed to zero:
     log LR_c = log P(f|c) + logsumexp_{c'!=c}(joint - log P(f|.)) - logsumexp_{c'!=c}(joint)."""
@@ -115,49 +145,92 @@ def _log_space_ratios(
     return ratios
 
 
-#: Cases per step: small enough that the temporaries (1 + samples) x conditions per
-#: case stay in the processor's cache.
-_STEP = 128
+#: Cases per step: small enough that the temporaries, samples x conditions per case,
+#: stay in the processor's cache.
+_STEP = 256
 #: Below this many cases, summing the known rows beats the one-hot product.
 _GATHER_BELOW = 8
 
+SampleArray = npt.NDArray[np.floating[Any]]
 
-def _step(
-    model: CompiledModel, rows: IntArray, settings: IntArray, intervals: bool
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Joint, posterior and interval bounds of up to _STEP cases, from one product."""
-    n_cases = rows.shape[0]
-    n_conditions = len(model.condition_ids)
-    table = model.stacked_log_table if intervals else model.stacked_log_table[:, :n_conditions]
-    if n_cases < _GATHER_BELOW:
-        # a few cases: add up their known rows and their setting's prior row
-        summed = np.stack(
-            [
-                table[np.append(r[r != 0], model.n_rows + s)].sum(axis=0)
-                for r, s in zip(rows, settings, strict=True)
-            ]
-        )
-    else:
-        # many cases: one product with a one-hot matrix of known rows and settings
-        summed = _onehot(model, rows, settings) @ table
-    logits = summed.reshape(n_cases, -1, n_conditions)
-    joint = logits[:, 0, :].copy()
-    # One shift per case is enough: every logit is a log probability (<= 0) and the
-    # samples of one case differ by a few units, far from exp's underflow at -745.
-    logits -= logits.max(axis=(1, 2), keepdims=True)
-    np.exp(logits, out=logits)
-    logits /= (logits @ model.ones)[..., None]
-    post = logits[:, 0, :].copy()
-    if not intervals:
-        return joint, post, np.stack([post, post], axis=-1)
-    samples = np.ascontiguousarray(logits[:, 1:, :].transpose(0, 2, 1))
-    return joint, post, _percentiles_5_95(samples)
+
+def _product_deltas(model: CompiledModel, onehot: FloatArray) -> SampleArray:
+    """Each case's sum of its rows of `model.sample_deltas`: one product per group of
+    findings, the groups added in a fixed order."""
+    table = model.sample_deltas
+    ones = onehot.astype(table.dtype, copy=False)
+    (a, b), *rest = model.sample_groups
+    deltas: SampleArray = ones[:, a:b] @ table[a:b]
+    for a, b in rest:
+        deltas += ones[:, a:b] @ table[a:b]
+    return deltas
+
+
+def _gathered(
+    model: CompiledModel, known_rows: list[list[int]], settings: list[int], intervals: bool
+) -> tuple[FloatArray, SampleArray | None]:
+    """Log joint and (with `intervals`) the sums of `model.sample_deltas` of a few
+    cases, from their known rows alone. The sample sums go group by group in the same
+    order as `_product_deltas`; within a group a sum is exact in any order
+    (`compiled._exact_deltas`), so they are the same bits."""
+    table = model.sample_deltas
+    starts = [a for a, _ in model.sample_groups]
+    n_cases = len(known_rows)
+    joint = np.empty((n_cases, len(model.condition_ids)))
+    deltas = np.empty((n_cases, table.shape[1]), dtype=table.dtype) if intervals else None
+    for n, (case_known, setting) in enumerate(zip(known_rows, settings, strict=True)):
+        known = [*case_known, model.n_rows + setting]  # ascending, as the table's rows
+        joint[n] = np.add.reduce(model.central_log_table.take(known, axis=0), axis=0)
+        if deltas is None:
+            continue
+        cuts = pairwise([*(bisect_left(known, a) for a in starts), len(known)])
+        gathered = table.take(known, axis=0)
+        start, stop = next(cuts)
+        total = np.add.reduce(gathered[start:stop], axis=0)
+        for start, stop in cuts:
+            total += np.add.reduce(gathered[start:stop], axis=0)
+        deltas[n] = total
+    return joint, deltas
+
+
+def _intervals(model: CompiledModel, deltas: SampleArray, post: FloatArray) -> FloatArray:
+    """5th and 95th percentiles of each condition's probability over the sampled
+    knowledge bases, (N, C, 2), as numpy's default 'linear' method computes them.
+
+    Sample s differs from the central model by `deltas` (each case's sum of its rows of
+    `model.sample_deltas`), so its probability of condition c is
+
+        post_c * exp(d_sc) / sum_c' post_c' exp(d_sc')  =  post_c * r_sc
+
+    The sums are exact and the rest is done in single precision: exp, the normalising
+    sum and the ranking of r, which is positive, so that its bit patterns sort as its
+    values do. Each percentile of post_c * r_sc over s is post_c times the percentile
+    of r_sc, taken back to double precision.
+    """
+    n_cases, n_conditions = post.shape
+    dtype = model.sample_deltas.dtype
+    ratio = np.exp(deltas, out=deltas).reshape(n_cases, n_conditions, model.samples)
+    weights = post.astype(dtype)[:, None, :]  # (N, 1, C)
+    ratio /= np.matmul(weights, ratio)  # (N, 1, samples): each sample's normalising sum
+    ratio.view(np.int32 if dtype == np.float32 else np.int64).sort(axis=-1)
+    # the two ranks on either side of each percentile, times the posterior
+    ranked = ratio[..., model.interval_ranks] * post[..., None]  # (N, C, 4)
+    out: FloatArray = (
+        ranked[..., 0::2] * model.interval_weights[0]
+        + ranked[..., 1::2] * model.interval_weights[1]
+    )
+    return out
 
 
 def _likelihood_ratios(
-    model: CompiledModel, rows: IntArray, joint: FloatArray, post: FloatArray
-) -> tuple[FloatArray, IntArray]:
-    """P(f | c) / P(f | not c), "not c" weighted by the posterior without f.
+    model: CompiledModel,
+    known: Codes | list[int],
+    cases: IntArray | None,
+    joint: FloatArray,
+    post: FloatArray,
+) -> FloatArray:
+    """P(f | c) / P(f | not c), "not c" weighted by the posterior without f, for each
+    known finding (its table row in `known`, its case in `cases`; None: all case 0).
 
     Without f the posterior is proportional to post / P(f | .), so
 
@@ -167,36 +240,26 @@ def _likelihood_ratios(
     with (ones - identity), so no "1 - w" cancellation occurs. Where every other
     condition's posterior has underflowed to zero, the ratio is recomputed in log space.
     """
-    cases, findings = np.nonzero(rows)  # only known findings have a ratio
-    offsets = np.zeros(rows.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.count_nonzero(rows, axis=1), out=offsets[1:])
-    known = rows[cases, findings]
-    lik = model.likelihood[known]
-    others = model.others
-    p = post[cases]
-    pairs = len(known)
-    sums = np.concatenate([p, p / lik]) @ others
-    numerator, denominator = sums[:pairs], sums[pairs:]
-    underflow = (numerator == 0.0).any(axis=1) | (denominator == 0.0).any(axis=1)
+    likelihood = model.likelihood.take(known, axis=0)
+    if cases is None:  # one case: the same numbers, broadcast instead of gathered
+        scaled = post / likelihood
+        numerator = post @ model.others
+    else:
+        scaled = post.take(cases, axis=0)
+        scaled /= likelihood
+        numerator = (post @ model.others).take(cases, axis=0)  # the same for a case's findings
+    ratio: FloatArray = scaled @ model.others  # becomes the ratio in place
+    if ratio.all() and numerator.all():  # no zero: nothing underflowed
+        ratio *= likelihood
+        ratio /= numerator
+        return ratio
+    numerator = np.broadcast_to(numerator, ratio.shape)
+    underflow = (numerator == 0.0).any(axis=1) | (ratio == 0.0).any(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio: FloatArray = lik * denominator / numerator
-    if underflow.any():
-        ratio[underflow] = _log_space_ratios(
-            model, joint[cases[underflow]], known[underflow], joint.shape[1]
-        )
-    return ratio, offsets
-
-
-def _percentiles_5_95(probs: FloatArray) -> FloatArray:
-    """5th and 95th percentiles over the last axis of (N, C, K), exactly as numpy's
-    default 'linear' method computes them (a plain sort is faster than np.percentile)."""
-    k = probs.shape[-1]
-    ordered = np.sort(probs, axis=-1)
-    out = np.empty((*probs.shape[:-1], 2))
-    for j, q in enumerate((0.05, 0.95)):
-        position = q * (k - 1)
-        below = int(np.floor(position))
-        above = min(below + 1, k - 1)
-        fraction = position - below
-        out[..., j] = ordered[..., below] * (1.0 - fraction) + ordered[..., above] * fraction
-    return out
+        ratio *= likelihood
+        ratio /= numerator
+    case_of = np.zeros(len(ratio), dtype=np.intp) if cases is None else cases
+    ratio[underflow] = _log_space_ratios(
+        model, joint[case_of[underflow]], np.asarray(known)[underflow], joint.shape[1]
+    )
+    return ratio

@@ -50,7 +50,7 @@ def triage_from_differential(
     kb: KnowledgeBase, probabilities: Sequence[float]
 ) -> tuple[str, list[int]]:
     """The level the differential implies and the conditions (indices) that imply it."""
-    top = max(range(len(probabilities)), key=lambda i: probabilities[i])
+    top = max(range(len(probabilities)), key=probabilities.__getitem__)
     implying = [
         i
         for i, condition in enumerate(kb.conditions)

@@ -6,15 +6,23 @@ when that check finds anything wrong does it run the full JSON Schema validator 
 list *every* problem, each naming the field path, the bad value and what was
 expected. A property test holds the fast check to the schema: both accept exactly
 the same documents.
+
+The fast check also encodes: given a `Codebook` (the engine builds one from its
+tables), each value it accepts is turned into its integer code on the way, so a
+batch is checked and encoded in one pass (`CaseReader.scan`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from array import array
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -22,7 +30,14 @@ from backmice.engine.contract import input_schema
 from backmice.errors import InvalidCase, Problem
 from backmice.knowledge.model import Value
 
-__all__ = ["LUMP_DESCRIPTORS", "PAIN_DESCRIPTORS", "Case", "CaseReader"]
+__all__ = [
+    "LUMP_DESCRIPTORS",
+    "PAIN_DESCRIPTORS",
+    "Case",
+    "CaseReader",
+    "Codebook",
+    "FindingCodes",
+]
 
 #: Findings that describe a lump: an error while lump_present is false (spec section 1).
 LUMP_DESCRIPTORS = (
@@ -56,6 +71,34 @@ class Case:
     setting: str
     values: Mapping[str, Value]
     implied: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class FindingCodes:
+    """The integer code of each valid value of one finding.
+
+    `states` maps a boolean or enum value to its code; a number's code is that of its
+    bin: `bins[i]` for values below `edges[i]` (and not below the edge before), the
+    last bin for everything above the last edge.
+    """
+
+    index: int  # the finding's position in a case's codes
+    states: Mapping[Value, int] = field(default_factory=dict)
+    edges: tuple[float, ...] = ()
+    bins: tuple[int, ...] = (1,)
+
+
+@dataclass(frozen=True, slots=True)
+class Codebook:
+    """Codes for every finding (age and sex included) and every setting."""
+
+    findings: Mapping[str, FindingCodes]
+    settings: Mapping[str, int]
+
+    @property
+    def width(self) -> int:
+        """Codes per case: one per finding, 0 where it is not known."""
+        return len(self.findings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +169,90 @@ def _show(value: object) -> str:
     return type(value).__name__
 
 
-class CaseReader:
-    """Reads cases of the assessment format; build one and reuse it."""
+_BOOLEAN, _ENUM, _NUMBER = 0, 1, 2
+_NO_FINDINGS: Mapping[str, Value] = {}
+_LUMP_DESCRIPTORS = frozenset(LUMP_DESCRIPTORS)
+_PAIN_DESCRIPTORS = frozenset(PAIN_DESCRIPTORS)
+_INT_CODES = np.intc  # the C int of `array("i")`
 
-    def __init__(self) -> None:
+IntArray = npt.NDArray[np.intc]
+
+
+def _implied(findings: Mapping[str, Value]) -> tuple[str, ...] | None:
+    """The gates that valid findings imply, in order; None when a descriptor is given
+    while its gate is false (spec section 1)."""
+    implied: tuple[str, ...] = ()
+    if not _LUMP_DESCRIPTORS.isdisjoint(findings):
+        gate = findings.get("lump_present")
+        if gate is False:
+            return None
+        if gate is None:
+            implied = ("lump_present",)
+    if not _PAIN_DESCRIPTORS.isdisjoint(findings):
+        gate = findings.get("pain_present")
+        if gate is False:
+            return None
+        if gate is None:
+            implied = (*implied, "pain_present")
+    elif "pain_present" not in findings and any(findings.get(f) is True for f in PAIN_IMPLYING):
+        implied = (*implied, "pain_present")
+    return implied
+
+
+def _spec(rule: _Rule, codes: FindingCodes) -> tuple[Any, ...]:
+    """One finding's fast check as a flat tuple, cheap to unpack in the hot loop."""
+    if rule.kind == "boolean":
+        return (_BOOLEAN, codes.index, codes.states[True], codes.states[False])
+    if rule.kind == "enum":
+        return (_ENUM, codes.index, {v: codes.states[v] for v in rule.enum})
+    return (
+        _NUMBER,
+        codes.index,
+        rule,
+        codes.edges,
+        codes.bins,
+        -math.inf if rule.minimum is None else rule.minimum,
+        math.inf if rule.maximum is None else rule.maximum,
+        -math.inf if rule.exclusive_minimum is None else rule.exclusive_minimum,
+        rule.kind == "integer",
+    )
+
+
+def _code(spec: tuple[Any, ...], value: object) -> int:
+    """The code of `value`, or -1 when it is not valid for the finding."""
+    kind = spec[0]
+    if kind == _BOOLEAN:
+        return int(spec[2]) if value is True else (int(spec[3]) if value is False else -1)
+    if kind == _ENUM:
+        code = spec[2].get(value) if isinstance(value, str) else None
+        return -1 if code is None else int(code)
+    return _number_code(spec, value)
+
+
+def _number_code(spec: tuple[Any, ...], value: Any) -> int:
+    cls = value.__class__
+    if cls is int:
+        if value > MAX_INTEGER or value < -MAX_INTEGER:
+            return -1
+    elif cls is float:
+        if not math.isfinite(value) or (spec[8] and not value.is_integer()):
+            return -1
+    elif not _number_ok(value, spec[2]):  # bool, other types, subclasses of int or float
+        return -1
+    if value < spec[5] or value > spec[6] or value <= spec[7]:
+        return -1
+    code: int = spec[4][bisect_right(spec[3], value)]
+    return code
+
+
+class CaseReader:
+    """Reads cases of the assessment format; build one and reuse it.
+
+    Without a `Codebook` the codes it computes on the way are placeholders; the engine
+    gives it one built from its tables (`Engine.reader`).
+    """
+
+    def __init__(self, codebook: Codebook | None = None) -> None:
         schema = input_schema()
         self._schema = schema
         self._validator = Draft202012Validator(schema)
@@ -141,6 +264,37 @@ class CaseReader:
         self._age = _rule(top["age"])
         self._sex = _rule(top["sex"])
         self._rules = {k: _rule(v) for k, v in top["findings"]["properties"].items()}
+        book = codebook if codebook is not None else self._placeholder_codebook(top)
+        rules = {"age": self._age, "sex": self._sex, **self._rules}
+        if set(book.findings) != set(rules) or set(book.settings) != self._settings:
+            raise ValueError(
+                "the codebook does not cover the input schema's findings and settings: "
+                f"{sorted(set(book.findings) ^ set(rules))}"
+            )
+        self.codebook = book
+        self._specs = {k: _spec(rule, book.findings[k]) for k, rule in self._rules.items()}
+        self._age_spec = _spec(self._age, book.findings["age"])
+        self._sex_spec = _spec(self._sex, book.findings["sex"])
+        self._setting_codes = dict(book.settings)
+        self._gate_codes = {
+            gate: (book.findings[gate].index, book.findings[gate].states[True])
+            for gate in ("lump_present", "pain_present")
+        }
+
+    @staticmethod
+    def _placeholder_codebook(top: Mapping[str, Any]) -> Codebook:
+        specs = {"age": top["age"], "sex": top["sex"], **top["findings"]["properties"]}
+        findings: dict[str, FindingCodes] = {}
+        for i, (key, spec) in enumerate(specs.items()):
+            if "enum" in spec:
+                states: dict[Value, int] = {v: j + 1 for j, v in enumerate(spec["enum"])}
+            elif spec.get("type") == "boolean":
+                states = {True: 1, False: 2}
+            else:
+                states = {}
+            findings[key] = FindingCodes(index=i, states=states)
+        settings = {s: i for i, s in enumerate(top["setting"]["enum"])}
+        return Codebook(findings=findings, settings=settings)
 
     @property
     def finding_ids(self) -> frozenset[str]:
@@ -155,57 +309,110 @@ class CaseReader:
         InvalidCase
             With one `Problem` per fault, naming field, value and expectation.
         """
-        case = self._fast(doc)
-        if case is None:
-            raise InvalidCase(self.problems(doc))
-        return case
+        return self.read_coded(doc)[0]
 
-    def _fast(self, doc: object) -> Case | None:
+    def read_coded(self, doc: object) -> tuple[Case, list[int], int]:
+        """`read`, plus the case's codes (one per finding, 0 where not known) and its
+        setting's code, both from the codebook."""
+        codes = [0] * self.codebook.width
+        setting = self._scan(doc, codes, 0)
+        if setting < 0 or not isinstance(doc, dict):
+            raise InvalidCase(self.problems(doc))
+        return self._case(doc), codes, setting
+
+    def scan(self, docs: Sequence[object]) -> tuple[IntArray, IntArray]:
+        """Check and encode many documents in one pass, without raising.
+
+        Returns their codes, (N, width), and their settings' codes, (N,), which are
+        -1 for every document that is not valid: `read` it for its problems (its
+        codes are then meaningless).
+        """
+        width = self.codebook.width
+        out = array("i", bytes(array("i").itemsize * width * len(docs)))
+        scan = self._scan
+        settings = [scan(doc, out, n * width) for n, doc in enumerate(docs)]
+        codes = np.frombuffer(out, dtype=_INT_CODES).reshape(len(docs), width)
+        return codes, np.array(settings, dtype=_INT_CODES)
+
+    def _scan(self, doc: object, out: list[int] | array[int], base: int) -> int:
+        """The fast check. Writes the code of each known finding (implied gates
+        included) to out[base + its index] and returns the setting's code; returns -1
+        as soon as anything may be wrong, which only the full validator then names."""
         if not isinstance(doc, dict) or not self._top_keys.issuperset(doc):
-            return None
+            return -1
         if "schema" in doc and doc["schema"] != self._schema_tag:
-            return None
+            return -1
         case_id = doc.get("id")
-        if case_id is not None and (not isinstance(case_id, str) or len(case_id) > self._id_max):
-            return None
-        if "id" in doc and case_id is None:
-            return None
+        if case_id is not None:
+            if not isinstance(case_id, str) or len(case_id) > self._id_max:
+                return -1
+        elif "id" in doc:
+            return -1
         setting = doc.get("setting", _DEFAULT_SETTING)
-        if not isinstance(setting, str) or setting not in self._settings:
-            return None
+        if not isinstance(setting, str) or setting not in self._setting_codes:
+            return -1
+        findings = doc.get("findings", _NO_FINDINGS)
+        if not isinstance(findings, dict):
+            return -1
+        if "age" in doc:
+            code = _code(self._age_spec, doc["age"])
+            if code < 0:
+                return -1
+            out[base + self._age_spec[1]] = code
+        if "sex" in doc:
+            code = _code(self._sex_spec, doc["sex"])
+            if code < 0:
+                return -1
+            out[base + self._sex_spec[1]] = code
+        specs = self._specs
+        for key, value in findings.items():
+            spec = specs.get(key)
+            if spec is None:
+                return -1
+            kind = spec[0]
+            if kind == _BOOLEAN:
+                if value is True:
+                    code = spec[2]
+                elif value is False:
+                    code = spec[3]
+                else:
+                    return -1
+            elif kind == _ENUM:
+                if not isinstance(value, str):
+                    return -1
+                code = spec[2].get(value, -1)
+            else:
+                code = _number_code(spec, value)
+            if code < 0:
+                return -1
+            out[base + spec[1]] = code
+        implied = _implied(findings)
+        if implied is None:
+            return -1
+        for gate in implied:
+            index, code = self._gate_codes[gate]
+            out[base + index] = code
+        return self._setting_codes[setting]
+
+    @staticmethod
+    def _case(doc: dict[str, Any]) -> Case:
+        """The `Case` of a document that passed the fast check."""
         values: dict[str, Value] = {}
         if "age" in doc:
-            if not _number_ok(doc["age"], self._age):
-                return None
             values["age"] = doc["age"]
         if "sex" in doc:
-            if not _value_ok(doc["sex"], self._sex):
-                return None
             values["sex"] = doc["sex"]
-        findings = doc.get("findings", {})
-        if not isinstance(findings, dict):
-            return None
-        rules = self._rules
-        for key, value in findings.items():
-            rule = rules.get(key)
-            if rule is None or not _value_ok(value, rule):
-                return None
-            values[key] = value
-        implied: list[str] = []
-        for gate, descriptors in (
-            ("lump_present", LUMP_DESCRIPTORS),
-            ("pain_present", PAIN_DESCRIPTORS),
-        ):
-            if any(d in findings for d in descriptors):
-                if findings.get(gate) is False:
-                    return None
-                if gate not in findings:
-                    values[gate] = True
-                    implied.append(gate)
-        if "pain_present" not in values and any(findings.get(f) is True for f in PAIN_IMPLYING):
-            values["pain_present"] = True
-            implied.append("pain_present")
-        return Case(id=case_id, setting=setting, values=values, implied=frozenset(implied))
+        findings = doc.get("findings", _NO_FINDINGS)
+        values.update(findings)
+        implied = _implied(findings) or ()
+        for gate in implied:
+            values[gate] = True
+        return Case(
+            id=doc.get("id"),
+            setting=doc.get("setting", _DEFAULT_SETTING),
+            values=values,
+            implied=frozenset(implied),
+        )
 
     def problems(self, doc: object) -> list[Problem]:
         """Every problem with `doc`, sorted by field; empty when it is valid."""
