@@ -19,7 +19,8 @@ import functools
 from collections.abc import Hashable, Iterable
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import BindParameter, Select, Table, and_, bindparam, func, or_, select
+from sqlalchemy import Select, Table, and_, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from backmice.records import domain
@@ -167,7 +168,9 @@ class SqlAlchemyRepository(AbstractRepository[T]):
         wanted = list(values)
         if not wanted:
             return []
-        return self._fields(_select_where_in(*self._shape(), field), {"values": wanted})
+        array = self.session.get_bind().dialect.name == "postgresql"
+        query = _select_where_in(*self._shape(), field, array)
+        return self._fields(query, {"values": wanted})
 
     def _shape(self) -> tuple[Table, tuple[str, ...], str | None]:
         return self.table, field_names(self.cls), _TIME_COLUMN.get(self.cls)
@@ -221,11 +224,18 @@ def _select_where(
 
 @functools.cache
 def _select_where_in(
-    table: Table, names: tuple[str, ...], time_column: str | None, field: str
+    table: Table, names: tuple[str, ...], time_column: str | None, field: str, array: bool
 ) -> Select[Any]:
-    """`where_in` as a Core select of the fields `names`, built once per field."""
-    wanted: BindParameter[Any] = bindparam("values", expanding=True)
-    return _fields_of(table, names, time_column).where(table.c[field].in_(wanted))
+    """`where_in` as a Core select of the fields `names`, built once per field. With
+    `array` (PostgreSQL) the values go as one array, `field = ANY(:values)`: the same
+    statement however many there are (an IN list of 500 ids is 500 parameters, which
+    are rendered and parsed again on every read)."""
+    column = table.c[field]
+    if array:
+        condition = column == any_(bindparam("values", type_=ARRAY(column.type)))
+    else:
+        condition = column.in_(bindparam("values", expanding=True))
+    return _fields_of(table, names, time_column).where(condition)
 
 
 class FakeRepository(AbstractRepository[T]):

@@ -15,15 +15,30 @@ __all__ = ["as_dict", "audit_trail", "nodule_history", "timeline"]
 
 def as_dict(item: object) -> dict[str, Any]:
     """A domain object as a JSON-ready dict (timestamps and dates as ISO 8601 text)."""
-    return _json_ready(field_values(item))
+    return _json_ready(field_values(item), {})
 
 
-def _json_ready(fields: dict[str, Any]) -> dict[str, Any]:
-    """A record's field dict made JSON-ready in place: timestamps and dates as ISO text."""
+def _json_ready(fields: dict[str, Any], texts: dict[dt.datetime, str]) -> dict[str, Any]:
+    """A record's field dict made JSON-ready in place: timestamps and dates as ISO text.
+
+    `texts` remembers the text of UTC timestamps already seen: one record's timestamps
+    repeat (a visit's time is on its nodules, sizes and scores), and `isoformat` of an
+    aware timestamp costs more than the rest of the field together. (Equal UTC
+    timestamps have the same text; other zones could be equal with another text.)
+    """
     for name, value in fields.items():
         if isinstance(value, dt.date):
-            fields[name] = value.isoformat()
+            fields[name] = _iso(value, texts)
     return fields
+
+
+def _iso(value: dt.date, texts: dict[dt.datetime, str]) -> str:
+    if type(value) is dt.datetime and value.tzinfo is dt.UTC:
+        text = texts.get(value)
+        if text is None:
+            text = texts[value] = value.isoformat()
+        return text
+    return value.isoformat()
 
 
 #: Timeline event kind -> (repository name, timestamp attribute)
@@ -41,10 +56,11 @@ def timeline(uow: AbstractUnitOfWork, actor: str, patient_id: str) -> dict[str, 
     """The whole record of one patient: demographics, nodules with their sizes, and
     every event in time order."""
     patient = existing_patient(uow, patient_id)
+    texts: dict[dt.datetime, str] = {}
     nodules = uow.nodules.fields_for_patient(patient_id)
     by_nodule: dict[str, list[dict[str, Any]]] = {n["id"]: [] for n in nodules}
     for size in uow.nodule_sizes.fields_where_in("nodule_id", by_nodule):
-        by_nodule[size["nodule_id"]].append(_json_ready(size))
+        by_nodule[size["nodule_id"]].append(_json_ready(size, texts))
     events: list[tuple[dt.datetime, str, dict[str, Any]]] = []
     for kind, (repository, when) in _EVENTS.items():
         for fields in getattr(uow, repository).fields_for_patient(patient_id):
@@ -54,9 +70,9 @@ def timeline(uow: AbstractUnitOfWork, actor: str, patient_id: str) -> dict[str, 
     uow.commit()
     return {
         "patient": as_dict(patient),
-        "nodules": [{**_json_ready(n), "sizes": by_nodule[n["id"]]} for n in nodules],
+        "nodules": [{**_json_ready(n, texts), "sizes": by_nodule[n["id"]]} for n in nodules],
         "events": [
-            {"type": kind, "at": when.isoformat(), **_json_ready(fields)}
+            {"type": kind, "at": _iso(when, texts), **_json_ready(fields, texts)}
             for when, kind, fields in events
         ],
     }
