@@ -18,9 +18,9 @@ from sqlalchemy.engine import make_url
 from backmice.care.injection_test import read_injection_test
 from backmice.engine import Engine
 from backmice.errors import InvalidRecord, Problem, RecordConflict
-from backmice.records import domain, services
+from backmice.records import demo, domain, services
 from backmice.records.demo import DEFAULT_START, CohortSummary, generate_cohort
-from backmice.records.repository import FakeAuditLog
+from backmice.records.repository import FakeAuditLog, field_values
 from backmice.records.services._checks import (
     check_choice,
     check_map_point,
@@ -132,6 +132,27 @@ def test_the_same_seed_gives_the_same_cohort(
     third = generate_cohort(store, PATIENTS, seed=8, engine=engine, assessments=False)
     assert third.assessments == 0
     assert len(_patient_ids(store)) == 2 * PATIENTS and set(ids) < set(_patient_ids(store))
+
+
+def test_the_bulk_load_writes_what_the_repositories_would(
+    store: RecordStore, other_store: RecordStore, engine: Engine
+) -> None:
+    # the loader encodes rows itself (COPY on PostgreSQL, executemany on SQLite); the
+    # same rows inserted through the repositories, by SQLAlchemy, read back the same
+    generate_cohort(store, 12, seed=6, engine=engine, large_patient_nodules=30, batch_size=5)
+    recipe = demo._Recipe(6, DEFAULT_START, 12, 30, engine.kb)
+    rows = demo._PatientMaker(recipe, engine).batch(0, 13)
+
+    def write(uow: AbstractUnitOfWork) -> None:
+        for name in demo._TABLES:
+            getattr(uow, name).add_many(getattr(rows, name))
+        uow.commit()
+
+    other_store.run(write)
+    for name in demo._TABLES:
+        loaded = [field_values(i) for i in _all(store, name)]
+        assert loaded == [field_values(i) for i in _all(other_store, name)], name
+        assert len(loaded) == len(getattr(rows, name)), name
 
 
 def test_every_record_is_one_the_services_accept(store: RecordStore, engine: Engine) -> None:

@@ -11,8 +11,11 @@ every clinic identifier starts with ``DEMO-``.
 Why it exists: to show the record with something in it, and to measure the database
 at the size a busy clinic reaches (100,000 patients, about a million pain scores),
 which the one-record-at-a-time services would take hours to write. So the rows are
-built here and written in bulk (`add_many`), `batch_size` patients per transaction,
-each patient's audit event in the same transaction as its data. Every row is one the
+built here and written in bulk, `batch_size` patients per transaction, each patient's
+audit event in the same transaction as its data: as the database driver takes them
+(each value through its column's SQLAlchemy bind processor, JSON serialized once by
+orjson), by executemany on SQLite and by COPY on PostgreSQL. They read back exactly as
+rows inserted through the repositories would (a test compares the two). Every row is one the
 services would accept: NRS scores are whole numbers from 0 to 10, kinds come from the
 allowed lists, nodules lie on the map where their region and side say, sizes are
 above 0 and at most 50 cm, injection tests are read by `read_injection_test`,
@@ -24,9 +27,11 @@ The cohort is deterministic: each patient draws from its own random stream, seed
 size and whether or not a worker process builds the rows. Only the audit events carry
 the real time they were written, because that is what an audit trail records.
 
-Speed: building a patient (above all the engine assessment) costs about as much as
-writing it, so for large cohorts a worker process builds the next batches while this
-one writes (`parallel`), using the machine's second core.
+Speed: building and encoding a patient (above all the engine assessment) costs more
+than writing it, so for large cohorts worker processes, one per core, build the next
+batches while this one writes (`parallel`). A batch crosses to the writer as tuples of
+plain values and JSON text, which unpickle several times faster than the nested
+result dicts.
 """
 
 from __future__ import annotations
@@ -48,13 +53,16 @@ from dataclasses import dataclass, field, fields
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import text
+import orjson
+from sqlalchemy import JSON, Connection, Dialect, Table, text
 
 from backmice.care.injection_test import read_injection_test
 from backmice.engine import Engine
 from backmice.errors import InvalidRecord, Problem, RecordConflict
 from backmice.knowledge import default_knowledge
 from backmice.knowledge.model import KnowledgeBase
+from backmice.records import domain
+from backmice.records.orm import TABLES
 from backmice.records.store import RecordStore
 from backmice.records.unit_of_work import REPOSITORIES, AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
@@ -132,8 +140,10 @@ _ENCOUNTER_CUM = (0.18, 0.43, 0.65, 0.80, 0.92, 1.0)
 #: UUID keys spread each batch over every index page; with the default 2 MB cache the
 #: load slows down as the tables grow.
 _BULK_CACHE_SIZE = -256 * 1024
-#: Batches a worker process builds ahead of the writer.
+#: Batches each worker process builds ahead of the writer.
 _AHEAD = 2
+#: Most worker processes building batches (one per core up to this).
+_MAX_WORKERS = 4
 
 Row = dict[str, Any]
 
@@ -195,9 +205,10 @@ def generate_cohort(
     rewrites index pages all over the tables) and calls `progress(patients_done)` after
     each. With
     `assessments`, each patient gets one stored `engine.assess` result (a default
-    `Engine` when none is given). `parallel` builds the rows in a worker process while
-    this one writes; by default it does so for cohorts of four batches or more on a
-    machine with more than one core (Linux only, as the worker is forked). Raises
+    `Engine` when none is given). `parallel` builds the rows in worker processes (one
+    per core, at most four) while this one writes; by default it does so for cohorts of
+    four batches or more on a machine with more than one core (Linux only, as the
+    workers are forked). Raises
     `InvalidRecord` for bad arguments and `RecordConflict` when this cohort is already in
     the database; if writing fails part-way, the batches already committed stay.
     """
@@ -213,7 +224,8 @@ def generate_cohort(
         engine = Engine()
     kb = engine.kb if engine is not None else default_knowledge()
     recipe = _Recipe(seed, start, patients, large_patient_nodules, kb)
-    maker = _PatientMaker(recipe, engine if assessments else None)
+    encoder = _Encoder(store.engine.dialect)
+    maker = _BatchMaker(_PatientMaker(recipe, engine if assessments else None), encoder)
     ranges = [(lo, min(total, lo + batch_size)) for lo in range(0, total, batch_size)]
     if parallel is None:
         parallel = len(ranges) >= 4 and (os.cpu_count() or 1) > 1
@@ -224,28 +236,36 @@ def generate_cohort(
     cache_before = store.run(_cache_size) if store.is_sqlite else None
     cache = None if cache_before is None else _BULK_CACHE_SIZE
     with (
-        _WorkerBatches(maker, ranges) if parallel else _LocalBatches(maker, ranges) as batches,
+        (
+            _WorkerBatches(maker, ranges, _worker_count(len(ranges)))
+            if parallel
+            else _LocalBatches(maker, ranges)
+        ) as batches,
         _restore_cache(store, cache_before),
         _gc_paused(),
     ):
-        for rows in batches:
+        for batch in batches:
             now = dt.datetime.now(dt.UTC)
-            rows.audit_events = [
-                {
-                    "occurred_at": now,
-                    "actor": actor,
-                    "action": "create",
-                    "entity": "patient",
-                    "entity_id": p["id"],
-                    "patient_id": p["id"],
-                    "detail": detail,
-                }
-                for p in rows.patients
-            ]
-            store.run(functools.partial(rows.write, cache=cache))
-            for name, n in rows.counts().items():
+            events = encoder.table(
+                "audit_events",
+                [
+                    {
+                        "occurred_at": now,
+                        "actor": actor,
+                        "action": "create",
+                        "entity": "patient",
+                        "entity_id": patient_id,
+                        "patient_id": patient_id,
+                        "detail": detail,
+                    }
+                    for patient_id in batch.patient_ids
+                ],
+            )
+            store.run(functools.partial(batch.write, events=events, cache=cache))
+            for name, n in batch.counts.items():
                 counts[name] += n
-            done += len(rows.patients)
+            counts["audit_events"] += len(events.values)
+            done += len(batch.patient_ids)
             if progress is not None:
                 progress(done)
     large_id = None
@@ -347,18 +367,159 @@ class _Rows:
     plan_decisions: list[Row] = field(default_factory=list)
     audit_events: list[Row] = field(default_factory=list)
 
-    def write(self, uow: AbstractUnitOfWork, cache: int | None = None) -> None:
-        """Insert every row in one transaction (can run again after a rollback), with
-        SQLite's page cache set to `cache` first when that is given."""
-        if cache is not None:
-            _set_cache_size(uow, cache)
-        for name in _TABLES:
-            getattr(uow, name).add_many(getattr(self, name))
-        uow.audit.add_many(self.audit_events)
-        uow.commit()
-
     def counts(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name in (*_TABLES, "audit_events")}
+
+
+#: Table of each kind of row a batch holds.
+_TABLE_OF: dict[str, Table] = {
+    **{name: TABLES[REPOSITORIES[name]] for name in _TABLES},
+    "audit_events": TABLES[domain.AuditEvent],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _TableRows:
+    """One table's rows, each a tuple of `columns` as the database driver takes them.
+    (It names its table: a Table would take the whole schema along when pickled.)"""
+
+    name: str
+    columns: tuple[str, ...]
+    values: list[tuple[Any, ...]]
+
+    @property
+    def table(self) -> Table:
+        return _TABLE_OF[self.name]
+
+
+#: How one table's rows are encoded: columns, constant defaults, (position, processor).
+_Plan = tuple[tuple[str, ...], dict[str, Any], list[tuple[int, Any]]]
+
+
+class _Encoder:
+    """Turns column dicts into what the database driver takes, off the writing process.
+
+    Each value goes through its column type's bind processor for this database, which is
+    what SQLAlchemy would do on insert (timestamps to naive UTC, and on SQLite to text),
+    except JSON, which orjson serializes: once, and several times faster than the json
+    module (a stored assessment result is about 22 KB of it).
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
+
+    def table(self, name: str, rows: list[Row]) -> _TableRows:
+        """`rows` (dicts with the same keys) of the table `name`, encoded."""
+        table = _TABLE_OF[name]
+        if not rows:
+            return _TableRows(name, (), [])
+        plan = self._plans.get((name, tuple(rows[0])))
+        if plan is None:
+            plan = self._plans[name, tuple(rows[0])] = self._plan(table, rows[0])
+        columns, defaults, processors = plan
+        values: list[tuple[Any, ...]] = []
+        for row in rows:
+            value = [row[c] if c in row else defaults[c] for c in columns]
+            for i, process in processors:
+                value[i] = process(value[i])
+            values.append(tuple(value))
+        return _TableRows(name, columns, values)
+
+    def _plan(self, table: Table, row: Row) -> _Plan:
+        """The columns to write (those given, and those with a constant default, which
+        SQLAlchemy would fill in), their defaults, and (position, bind processor)."""
+        columns: list[str] = []
+        defaults: dict[str, Any] = {}
+        for column in table.columns:
+            if column.key in row:
+                columns.append(column.key)
+            elif column.default is not None:
+                if not column.default.is_scalar:
+                    raise ValueError(f"{table.name}.{column.key}: no value, no constant default")
+                columns.append(column.key)
+                defaults[column.key] = getattr(column.default, "arg", None)
+        processors = [(i, p) for i, c in enumerate(columns) if (p := self._processor(table, c))]
+        return tuple(columns), defaults, processors
+
+    def _processor(self, table: Table, column: str) -> Any:
+        kind = table.c[column].type
+        if isinstance(kind, JSON):
+            return _json_text
+        return kind.dialect_impl(self.dialect).bind_processor(self.dialect)
+
+    def batch(self, rows: _Rows) -> _Batch:
+        return _Batch(
+            tables=[self.table(name, getattr(rows, name)) for name in _TABLES],
+            patient_ids=[p["id"] for p in rows.patients],
+            counts={name: len(getattr(rows, name)) for name in _TABLES},
+        )
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """A batch of patients ready to write: each table's rows, parents first."""
+
+    tables: list[_TableRows]
+    patient_ids: list[str]
+    counts: dict[str, int]
+
+    def write(self, uow: AbstractUnitOfWork, events: _TableRows, cache: int | None) -> None:
+        """Insert every row and the audit `events` in one transaction (can run again after
+        a rollback), with SQLite's page cache set to `cache` first when that is given."""
+        if not isinstance(uow, SqlAlchemyUnitOfWork):
+            raise TypeError(f"the demo cohort is written through SQLAlchemy, not {uow!r}")
+        if cache is not None:
+            _set_cache_size(uow, cache)
+        connection = uow.session.connection()
+        for rows in (*self.tables, events):
+            if not rows.values:
+                continue
+            if connection.dialect.name == "postgresql":
+                _copy(connection, rows)
+            else:
+                _insert_many(connection, rows)
+        uow.commit()
+
+
+def _insert_many(connection: Connection, rows: _TableRows) -> None:
+    """One INSERT, executed for every row by the driver (executemany)."""
+    compiled = rows.table.insert().compile(dialect=connection.dialect, column_keys=rows.columns)
+    order = compiled.positiontup or ()
+    if connection.dialect.positional and tuple(order) != rows.columns:
+        raise RuntimeError(f"{rows.table.name}: insert takes {order}, not {rows.columns}")
+    values: list[Any] = rows.values
+    if not connection.dialect.positional:
+        values = [dict(zip(rows.columns, v, strict=True)) for v in rows.values]
+    connection.exec_driver_sql(compiled.string, values)
+
+
+def _copy(connection: Connection, rows: _TableRows) -> None:
+    """PostgreSQL's bulk load, COPY ... FROM STDIN, inside the unit of work's transaction."""
+    quote = connection.dialect.identifier_preparer
+    statement = (
+        f"COPY {quote.format_table(rows.table)} "
+        f"({', '.join(quote.quote(c) for c in rows.columns)}) FROM STDIN"
+    )
+    driver: Any = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for value in rows.values:
+            copy.write_row(value)
+
+
+class _BatchMaker:
+    """Builds a batch's rows and encodes them for the database (in the worker, if any)."""
+
+    def __init__(self, maker: _PatientMaker, encoder: _Encoder) -> None:
+        self.maker = maker
+        self.encoder = encoder
+
+    def batch(self, lo: int, hi: int) -> _Batch:
+        return self.encoder.batch(self.maker.batch(lo, hi))
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,7 +536,7 @@ class _Recipe:
 class _LocalBatches:
     """Batches built in this process, one at a time, as they are written."""
 
-    def __init__(self, maker: _PatientMaker, ranges: list[tuple[int, int]]) -> None:
+    def __init__(self, maker: _BatchMaker, ranges: list[tuple[int, int]]) -> None:
         self.maker = maker
         self.ranges = ranges
 
@@ -390,41 +551,62 @@ class _LocalBatches:
     ) -> None:
         pass
 
-    def __iter__(self) -> Iterator[_Rows]:
+    def __iter__(self) -> Iterator[_Batch]:
         for lo, hi in self.ranges:
             yield self.maker.batch(lo, hi)
 
 
 class _WorkerBatches:
-    """Batches built by a forked worker process, `_AHEAD` of the one being written."""
+    """Batches built by forked worker processes, each `_AHEAD` batches ahead of the one
+    being written; batch k comes from worker k mod `workers`, so they arrive in order."""
 
-    def __init__(self, maker: _PatientMaker, ranges: list[tuple[int, int]]) -> None:
+    def __init__(self, maker: _BatchMaker, ranges: list[tuple[int, int]], workers: int) -> None:
         self.maker = maker
         self.ranges = ranges
+        self.count = workers
 
     def __enter__(self) -> _WorkerBatches:
         context = multiprocessing.get_context("fork")
+        self.workers: list[_Worker] = []
+        for number in range(self.count):  # all forked before any queue starts a thread
+            self.workers.append(_Worker(context, self.maker, number))
+        return self
+
+    def __iter__(self) -> Iterator[_Batch]:
+        n, ahead = len(self.workers), len(self.workers) * _AHEAD
+        for k, task in enumerate(self.ranges[:ahead]):
+            self.workers[k % n].tasks.put(task)
+        for k in range(len(self.ranges)):
+            item = self.workers[k % n].next()
+            if k + ahead < len(self.ranges):
+                self.workers[(k + ahead) % n].tasks.put(self.ranges[k + ahead])
+            yield item
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for worker in self.workers:
+            worker.stop(finished=exc_type is None)
+
+
+class _Worker:
+    """One forked process building the batches it is asked for, in the order asked."""
+
+    def __init__(self, context: Any, maker: _BatchMaker, number: int) -> None:
         self.tasks: Any = context.Queue()
         self.results: Any = context.Queue()
         self.process = context.Process(
             target=_build_batches,
-            args=(self.maker, self.tasks, self.results),
-            name="backmice-demo",
+            args=(maker, self.tasks, self.results),
+            name=f"backmice-demo-{number}",
             daemon=True,
         )
         self.process.start()
-        return self
 
-    def __iter__(self) -> Iterator[_Rows]:
-        for task in self.ranges[:_AHEAD]:
-            self.tasks.put(task)
-        for k in range(len(self.ranges)):
-            item = self._next()
-            if k + _AHEAD < len(self.ranges):
-                self.tasks.put(self.ranges[k + _AHEAD])
-            yield item
-
-    def _next(self) -> _Rows:
+    def next(self) -> _Batch:
         while True:
             try:
                 item = self.results.get(timeout=1.0)
@@ -434,17 +616,12 @@ class _WorkerBatches:
                         f"the demo worker process stopped (exit code {self.process.exitcode})"
                     ) from None
                 continue
-            if isinstance(item, _Rows):
+            if isinstance(item, _Batch):
                 return item
             raise RuntimeError(f"the demo worker process failed:\n{item}")
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:  # every batch taken: the worker is waiting for its next task
+    def stop(self, finished: bool) -> None:
+        if finished:  # every batch taken: the worker is waiting for its next task
             self.tasks.put(None)
             self.process.join(timeout=60)
         if self.process.is_alive():  # or it may be stuck handing over a batch nobody takes
@@ -456,6 +633,11 @@ class _WorkerBatches:
         self.process.close()
 
 
+def _worker_count(batches: int) -> int:
+    """Worker processes to build `batches` batches: one per core, at most `_MAX_WORKERS`."""
+    return max(1, min(os.cpu_count() or 1, _MAX_WORKERS, batches))
+
+
 def _can_fork() -> bool:
     """A worker can be forked safely: Linux, and no other thread in this process."""
     return (
@@ -465,7 +647,7 @@ def _can_fork() -> bool:
     )
 
 
-def _build_batches(maker: _PatientMaker, tasks: Any, results: Any) -> None:
+def _build_batches(maker: _BatchMaker, tasks: Any, results: Any) -> None:
     """The worker process: build each (lo, hi) batch asked for, until given None."""
     gc.disable()  # this process only makes batches, which hold no reference cycles
     try:
