@@ -14,7 +14,12 @@ from jsonschema import Draft202012Validator
 
 from backmice.engine import Engine
 from backmice.engine.contract import DISCLAIMER, PLAIN_DISCLAIMER, input_schema, result_schema
-from backmice.engine.safety import urgency
+from backmice.engine.safety import (
+    SafetyRules,
+    fire_red_flags,
+    triage_from_differential,
+    urgency,
+)
 from backmice.engine.synthetic import generate_cases
 from backmice.engine.validation import LUMP_DESCRIPTORS, PAIN_DESCRIPTORS, PAIN_IMPLYING
 from backmice.errors import InvalidCase
@@ -541,3 +546,17 @@ def test_checking_while_encoding_accepts_and_encodes_as_reading_then_encoding(
     assert setting_codes.tolist() == [engine.model.setting_index[case.setting]]
     assert codes[0].tolist() == engine.rows(case)
     assert engine.reader.read_coded(doc) == (case, engine.rows(case), setting_codes[0])
+
+
+@settings(max_examples=400, deadline=None)
+@given(cases, st.lists(st.floats(0.0, 1.0), min_size=15, max_size=15))
+def test_prepared_safety_rules_fire_as_the_rules_themselves(
+    doc: dict[str, Any], weights: list[float]
+) -> None:
+    engine = _engine()
+    values = engine.read(doc).values
+    prepared = SafetyRules(engine.kb)
+    assert prepared.fire(values) == fire_red_flags(engine.kb, values)
+    total = sum(weights) or 1.0
+    probabilities = [w / total for w in weights]
+    assert prepared.triage(probabilities) == triage_from_differential(engine.kb, probabilities)

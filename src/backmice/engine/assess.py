@@ -20,8 +20,8 @@ import numpy.typing as npt
 
 from backmice.engine.compiled import DEFAULT_SAMPLES, CompiledModel
 from backmice.engine.contract import DISCLAIMER, PLAIN_DISCLAIMER, RESULT_SCHEMA_TAG
-from backmice.engine.inference import Scores, score
-from backmice.engine.safety import fire_red_flags, most_urgent, triage_from_differential, urgency
+from backmice.engine.inference import Scores, score, score_few
+from backmice.engine.safety import SafetyRules, most_urgent, urgency
 from backmice.engine.validation import Case, CaseReader, Codebook, FindingCodes
 from backmice.errors import InvalidCase, KnowledgeBaseError
 from backmice.knowledge import default_knowledge
@@ -71,6 +71,7 @@ class Engine:
                 f"the knowledge base's states do not match the input schema: {exc}"
             ) from None
         self._codes = self.reader.codebook.findings
+        self._safety = SafetyRules(self.kb)
 
     def _codebook(self) -> Codebook:
         """Each valid value's code is its table row, so a checked case is encoded too."""
@@ -113,8 +114,7 @@ class Engine:
     def assess(self, doc: object) -> Result:
         """Validate and assess one case; raises `InvalidCase` when it is not valid."""
         case, rows, setting = self.reader.read_coded(doc)
-        scores = score(self.model, np.array([rows]), np.array([setting]))
-        return self._result(case, rows, scores, 0)
+        return self._result(case, rows, score_few(self.model, [rows], [setting]), 0)
 
     def assess_cases(self, cases: Sequence[Case], intervals: bool = True) -> list[Result]:
         """Assess valid cases together (one vectorised step per chunk)."""
@@ -195,8 +195,8 @@ class Engine:
             }
             for c in order
         ]
-        fired = fire_red_flags(kb, case.values)
-        level, implying = triage_from_differential(kb, p_list)
+        fired = self._safety.fire(case.values)
+        level, implying = self._safety.triage(p_list)
         triage = most_urgent([level, *(f.rule.severity for f in fired)])
         step_ids: list[str] = [s for f in fired for s in f.rule.next_steps]
         for c in sorted(implying, key=lambda i: (urgency(kb.conditions[i].triage), -p_list[i])):

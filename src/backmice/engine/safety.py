@@ -12,9 +12,27 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from backmice.knowledge.model import TRIAGE_LEVELS, KnowledgeBase, RedFlagRule, Value
+from backmice.knowledge.model import (
+    TRIAGE_LEVELS,
+    AllOf,
+    AnyOf,
+    AtLeastOf,
+    FindingAtLeast,
+    FindingIn,
+    FindingIs,
+    KnowledgeBase,
+    RedFlagRule,
+    Value,
+)
 
-__all__ = ["FiredRule", "fire_red_flags", "most_urgent", "triage_from_differential", "urgency"]
+__all__ = [
+    "FiredRule",
+    "SafetyRules",
+    "fire_red_flags",
+    "most_urgent",
+    "triage_from_differential",
+    "urgency",
+]
 
 _RANK = {level: i for i, level in enumerate(TRIAGE_LEVELS)}
 
@@ -57,3 +75,53 @@ def triage_from_differential(
         if i == top or probabilities[i] >= condition.triage_threshold.p
     ]
     return most_urgent([kb.conditions[i].triage for i in implying]), implying
+
+
+class SafetyRules:
+    """The red-flag rules and triage thresholds of one knowledge base, prepared once.
+
+    The same answers as `fire_red_flags` and `triage_from_differential`, sooner: a rule
+    that cannot hold because none of the findings it needs is known is not evaluated.
+    """
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._rules = tuple((rule, _needs(rule.when)) for rule in kb.red_flags)
+        self._thresholds = tuple(c.triage_threshold.p for c in kb.conditions)
+        self._levels = tuple(c.triage for c in kb.conditions)
+
+    def fire(self, values: Mapping[str, Value]) -> list[FiredRule]:
+        """Every rule that holds, most urgent first (knowledge-base order within a level)."""
+        fired = [
+            FiredRule(rule, rule.when.met(values))
+            for rule, needs in self._rules
+            if (needs is None or not needs.isdisjoint(values)) and rule.when.holds(values)
+        ]
+        fired.sort(key=lambda f: urgency(f.rule.severity))
+        return fired
+
+    def triage(self, probabilities: Sequence[float]) -> tuple[str, list[int]]:
+        """The level the differential implies and the conditions (indices) that imply it."""
+        top = max(range(len(probabilities)), key=probabilities.__getitem__)
+        implying = [
+            i
+            for i, threshold in enumerate(self._thresholds)
+            if i == top or probabilities[i] >= threshold
+        ]
+        return most_urgent([self._levels[i] for i in implying]), implying
+
+
+def _needs(predicate: object) -> frozenset[str] | None:
+    """Findings of which at least one must be known for the predicate to hold; None
+    when it can hold with nothing known (e.g. "not known to be absent")."""
+    if isinstance(predicate, FindingIs | FindingIn | FindingAtLeast):
+        return frozenset((predicate.finding,))
+    if isinstance(predicate, AllOf):  # every part holds: any one part's needs will do
+        needs = [n for n in map(_needs, predicate.parts) if n is not None]
+        return min(needs, key=len) if needs else None
+    if isinstance(predicate, AnyOf) or (isinstance(predicate, AtLeastOf) and predicate.count >= 1):
+        # some part holds: one of them all
+        parts = [_needs(p) for p in predicate.parts]
+        if not parts or any(n is None for n in parts):
+            return None
+        return frozenset().union(*(n for n in parts if n is not None))
+    return None  # FindingIsNot, or anything else: no shortcut

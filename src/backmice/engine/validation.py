@@ -173,6 +173,7 @@ _BOOLEAN, _ENUM, _NUMBER = 0, 1, 2
 _NO_FINDINGS: Mapping[str, Value] = {}
 _LUMP_DESCRIPTORS = frozenset(LUMP_DESCRIPTORS)
 _PAIN_DESCRIPTORS = frozenset(PAIN_DESCRIPTORS)
+_PAIN_IMPLYING = frozenset(PAIN_IMPLYING)
 _INT_CODES = np.intc  # the C int of `array("i")`
 
 IntArray = npt.NDArray[np.intc]
@@ -194,8 +195,10 @@ def _implied(findings: Mapping[str, Value]) -> tuple[str, ...] | None:
             return None
         if gate is None:
             implied = (*implied, "pain_present")
-    elif "pain_present" not in findings and any(findings.get(f) is True for f in PAIN_IMPLYING):
-        implied = (*implied, "pain_present")
+    elif "pain_present" not in findings and not _PAIN_IMPLYING.isdisjoint(findings):
+        for finding in PAIN_IMPLYING:
+            if findings.get(finding) is True:
+                return (*implied, "pain_present")
     return implied
 
 
@@ -272,7 +275,12 @@ class CaseReader:
                 f"{sorted(set(book.findings) ^ set(rules))}"
             )
         self.codebook = book
-        self._specs = {k: _spec(rule, book.findings[k]) for k, rule in self._rules.items()}
+        specs = {k: _spec(rule, book.findings[k]) for k, rule in self._rules.items()}
+        # the findings by kind, for the hot loop: (index, code of true, code of false),
+        # (index, code of each choice), and the full spec of a number
+        self._booleans = {k: s[1:] for k, s in specs.items() if s[0] == _BOOLEAN}
+        self._enums = {k: s[1:] for k, s in specs.items() if s[0] == _ENUM}
+        self._numbers = {k: s for k, s in specs.items() if s[0] == _NUMBER}
         self._age_spec = _spec(self._age, book.findings["age"])
         self._sex_spec = _spec(self._sex, book.findings["sex"])
         self._setting_codes = dict(book.settings)
@@ -364,28 +372,27 @@ class CaseReader:
             if code < 0:
                 return -1
             out[base + self._sex_spec[1]] = code
-        specs = self._specs
+        booleans, enums, numbers = self._booleans, self._enums, self._numbers
         for key, value in findings.items():
-            spec = specs.get(key)
-            if spec is None:
-                return -1
-            kind = spec[0]
-            if kind == _BOOLEAN:
-                if value is True:
-                    code = spec[2]
-                elif value is False:
-                    code = spec[3]
-                else:
+            if value is True or value is False:
+                flag = booleans.get(key)
+                if flag is None:  # a boolean where something else belongs, or a typo
                     return -1
-            elif kind == _ENUM:
-                if not isinstance(value, str):
-                    return -1
-                code = spec[2].get(value, -1)
+                out[base + flag[0]] = flag[1] if value else flag[2]
+                continue
+            choice = enums.get(key)
+            if choice is not None:
+                code = choice[1].get(value, -1) if isinstance(value, str) else -1
+                index = choice[0]
             else:
-                code = _number_code(spec, value)
+                number = numbers.get(key)
+                if number is None:  # a boolean finding given something else, or a typo
+                    return -1
+                code = _number_code(number, value)
+                index = number[1]
             if code < 0:
                 return -1
-            out[base + spec[1]] = code
+            out[base + index] = code
         implied = _implied(findings)
         if implied is None:
             return -1
