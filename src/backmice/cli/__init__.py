@@ -52,6 +52,7 @@ app.command("due")(care.due_command)
 app.command("report")(care.report_command)
 app.command("handout")(care.handout_command)
 app.command("serve")(web.serve_command)
+app.command("setup")(web.setup_command)
 app.add_typer(web.user_app, name="user")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import logging
 import sys
@@ -12,8 +13,9 @@ import typer
 from backmice.cli.records import actor, open_store
 from backmice.errors import InvalidInput, Problem
 from backmice.records.services import accounts
+from backmice.records.unit_of_work import AbstractUnitOfWork
 
-__all__ = ["serve_command", "user_app"]
+__all__ = ["serve_command", "setup_command", "user_app"]
 
 user_app = typer.Typer(help="Accounts for the web application.", no_args_is_help=True)
 
@@ -63,6 +65,57 @@ def user_add(
     finally:
         store.close()
     typer.echo(f"created {user.role} account {user.username} ({user.id})")
+
+
+def _ask(prompt: str) -> str:
+    answer = input(prompt).strip()
+    if not answer:
+        raise InvalidInput([Problem("username", "'' is empty; a name is needed")])
+    return answer
+
+
+def _first_account(name: str, role: str, password: str, uow: AbstractUnitOfWork) -> None:
+    accounts.create_user(
+        uow, actor(), username=name, display_name=name, role=role, password=password
+    )
+
+
+def setup_command(
+    demo: Annotated[
+        int, typer.Option(min=0, max=100_000, help="Demo patients to load into an empty record.")
+    ] = 0,
+) -> None:
+    """First run: create the first accounts (asking for their passwords; there is never a
+    default one), and optionally load a synthetic demo cohort into an empty database."""
+    store = open_store()
+    try:
+        if not store.run(accounts.has_accounts):
+            if not sys.stdin.isatty():
+                typer.echo(
+                    "no accounts yet: create one with\n"
+                    "  backmice user add --role admin --username NAME --password-stdin"
+                )
+            else:
+                typer.echo("First run: create the administrator account.")
+                admin_name = _ask("Administrator username: ")
+                admin_password = _password(False)
+                typer.echo("And a clinician account to use the clinic pages.")
+                clinician_name = _ask("Clinician username: ")
+                clinician_password = _password(False)
+                for name, role, password in (
+                    (admin_name, "admin", admin_password),
+                    (clinician_name, "clinician", clinician_password),
+                ):
+                    store.run(functools.partial(_first_account, name, role, password))
+                    typer.echo(f"created {role} account {name}")
+        if demo:
+            from backmice.records.demo import generate_cohort
+
+            if not store.run(lambda uow: uow.patients.search("", 1, 0)[0]):
+                typer.echo(f"loading {demo} synthetic demo patients (clearly fake people)...")
+                generate_cohort(store, demo, seed=0, actor=actor())
+    finally:
+        store.close()
 
 
 def serve_command(

@@ -35,6 +35,7 @@ __all__ = [
     "create_user",
     "csrf_matches",
     "end_session",
+    "has_accounts",
     "list_users",
     "session_user",
     "set_active",
@@ -328,3 +329,8 @@ def end_session(uow: AbstractUnitOfWork, token: str) -> None:
 def csrf_matches(session: domain.Session, offered: str | None) -> bool:
     """Whether a form's or header's CSRF token is this session's (constant time)."""
     return bool(offered) and hmac.compare_digest(session.csrf_token, str(offered))
+
+
+def has_accounts(uow: AbstractUnitOfWork) -> bool:
+    """Whether any account exists yet (first run: none). Reads no record, so no audit."""
+    return bool(uow.users.where())
