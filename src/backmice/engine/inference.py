@@ -92,6 +92,10 @@ def score(model: CompiledModel, rows: Codes, settings: Codes, intervals: bool = 
     joint = np.empty((n_cases, n_conditions))
     post = np.empty((n_cases, n_conditions))
     bounds = np.empty((n_cases, n_conditions, 2))
+    cases, findings = np.nonzero(rows)  # only known findings have a ratio
+    known = rows[cases, findings]
+    offsets = np.searchsorted(cases, np.arange(n_cases + 1))
+    lr = np.empty((len(known), n_conditions))
     for start in range(0, n_cases, _STEP):
         stop = min(start + _STEP, n_cases)
         onehot = _onehot(model, rows[start:stop], settings[start:stop])
@@ -102,10 +106,10 @@ def score(model: CompiledModel, rows: Codes, settings: Codes, intervals: bool = 
             bounds[start:stop] = _intervals(model, deltas, post[start:stop])
         else:
             bounds[start:stop] = post[start:stop, :, None]
-    cases, findings = np.nonzero(rows)  # only known findings have a ratio
-    known = rows[cases, findings]
-    offsets = np.searchsorted(cases, np.arange(n_cases + 1))
-    lr = _likelihood_ratios(model, known, cases, joint, post)
+        pairs = slice(offsets[start], offsets[stop])  # this step's known findings
+        lr[pairs] = _likelihood_ratios(
+            model, known[pairs], cases[pairs] - start, joint[start:stop], post[start:stop]
+        )
     return Scores(
         posterior=post, interval=_widened(bounds, post), likelihood_ratio=lr, offsets=offsets
     )
