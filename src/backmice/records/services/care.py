@@ -317,9 +317,11 @@ def due_reviews(
     *,
     within_days: int = 0,
     pathway: Pathway | None = None,
+    clinic: str | None = None,
 ) -> list[DueReview]:
     """Reviews due by `on` (plus `within_days`), most overdue first: for each patient and
-    nodule, the review scheduled by the latest decision, unless that was a stop."""
+    nodule, the review scheduled by the latest decision, unless that was a stop. With
+    `clinic`, only that clinic's patients."""
     if (
         isinstance(within_days, bool)
         or not isinstance(within_days, int)
@@ -341,6 +343,8 @@ def due_reviews(
         if d.decision != "stop" and d.review_due is not None and d.review_due <= horizon
     ]
     patients = {p.id: p for p in uow.patients.where_in("id", {d.patient_id for d in due})}
+    if clinic is not None:
+        due = [d for d in due if patients[d.patient_id].clinic == clinic]
     out = [
         DueReview(
             patient_id=d.patient_id,
