@@ -127,7 +127,10 @@ def next_question(
         if name not in {f.id for f in eng.kb.findings}:
             raise InvalidRecord([Problem(f"answers.{name}", "is not a finding")])
     interview = Interview(eng, setting=state.setting)
-    result = eng.assess({"setting": state.setting, "findings": dict(state.answers)})
+    # age and sex sit at the top of a case, the other answers under findings
+    case: dict[str, Any] = {k: v for k, v in state.answers.items() if k in ("age", "sex")}
+    case["findings"] = {k: v for k, v in state.answers.items() if k not in ("age", "sex")}
+    result = eng.assess({"setting": state.setting, **case})
     for name, value in state.answers.items():
         interview.record(name, value)
     for name in state.skipped:
