@@ -10,8 +10,8 @@ triangular distribution over its stated range with its central value as the mode
 (multi-state cells are drawn per state and renormalised; priors likewise), with a
 seed fixed by the knowledge version, so the same case always gets the same interval.
 The samples are kept as their differences from the central table, in single
-precision and rounded so that a case's sum of them is exact (`_exact_deltas`): the
-same case gets the same interval bit for bit, whatever batch it is scored in.
+precision and rounded so that a case's sum of them is exact (`_exact_deltas`): it
+does not depend on the batch the case is scored in.
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def _exact_deltas(
     group of findings (consecutive rows) is rounded to a grid 2^-24 of the smallest
     power of two above the largest sum its rows can reach for any case, so every
     partial sum is a multiple of the grid that single precision holds exactly: a case
-    gets the same numbers bit for bit alone or in any batch. The rounding moves a
+    gets the same sums bit for bit alone or in any batch. The rounding moves a
     sampled log probability by at most half a grid step (`CompiledModel.sample_grid`;
     2^-21 for knowledge base 2026.11.0, in two groups).
     """

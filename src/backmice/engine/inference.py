@@ -3,8 +3,8 @@
 A case is encoded as one table row per finding (0 = not known) plus a setting
 index. Everything here is vectorised over cases. A batch sums its cases' rows with
 one-hot matrix products; fewer than `_GATHER_BELOW` cases add up their known rows
-instead, which gives the same posterior to rounding (about 1e-16) and the same
-intervals bit for bit (the sampled tables are summed exactly).
+instead (`score_few`). Both give the same posterior to rounding (about 1e-16), and
+the same sums of the sampled tables bit for bit, since those sums are exact.
 
 The likelihood ratio reported for finding *f* and condition *c* is
 
