@@ -8,10 +8,13 @@ session's CSRF token in the `X-CSRF-Token` header. Errors are
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from backmice.engine.contract import input_schema, result_schema
 from backmice.engine.interview import Interview
@@ -29,7 +32,27 @@ from backmice.web.deps import (
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
+
+class _Route(APIRoute):
+    """FastAPI answers a request body it cannot even decode (bytes that are not UTF-8)
+    with its own `400 {"detail": ...}`, outside this API's documented statuses and
+    error shape; such a body is invalid input like any other: 422 with `errors`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except HTTPException as exc:
+                if exc.status_code != 400:
+                    raise
+                raise InvalidRecord([Problem("body", "is not JSON (UTF-8 text)")]) from None
+
+        return checked
+
+
+router = APIRouter(prefix="/api/v1", tags=["api"], route_class=_Route)
 
 Anyone = Annotated[Principal, Depends(clinician_or_patient)]
 Clinician = Annotated[Principal, Depends(clinician)]
