@@ -170,6 +170,11 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages_auth.router)
     app.include_router(pages_clinician.router)
+    from backmice.web import pages_assess, pages_care, pages_reports
+
+    app.include_router(pages_assess.router)
+    app.include_router(pages_care.router)
+    app.include_router(pages_reports.router)
     app.include_router(pages_patient.router)
 
     app.add_middleware(SecurityHeaders, https=secure_cookies)

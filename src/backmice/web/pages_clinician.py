@@ -1,5 +1,8 @@
 """Clinician pages: the patient list, a patient's page with the body map, nodules.
 
+Assessing is in `pages_assess`, the injection test and the care plan in `pages_care`,
+pain charts, reviews due and the PDF documents in `pages_reports`.
+
 Every route takes the user from `deps` (role and patient access decided there) and calls
 one record service, which writes the audit event.
 """
@@ -17,9 +20,19 @@ from backmice.care.pathway_data import default_pathway
 from backmice.errors import InvalidRecord, Problem
 from backmice.records import domain, services
 from backmice.records.services.care import care_history
+from backmice.records.services.red_flags import reviews_in
 from backmice.web.app import templates
 from backmice.web.body_map import OUTLINE, suggest
-from backmice.web.deps import Principal, clinician, csrf, nodule_access, patient_access, store
+from backmice.web.deps import (
+    Principal,
+    clinician,
+    csrf,
+    engine,
+    nodule_access,
+    patient_access,
+    store,
+)
+from backmice.web.results import result_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -140,6 +153,11 @@ def patient_page(
                 lambda uow: services.nodule_history(uow, principal.actor, nodule)
             )
     pain = [e for e in events if e["type"] == "pain_score"]
+    reviews: dict[str, list[Any]] = {}
+    if latest is not None:
+        for review in reviews_in(e for e in events if e["type"] == "note"):
+            if review.assessment_id == latest["id"]:
+                reviews.setdefault(review.flag_id, []).append(review)
     return page(
         request,
         "patient.html",
@@ -153,6 +171,8 @@ def patient_page(
         pain=pain,
         selected=selected,
         history=history,
+        reviews=reviews,
+        **result_context(engine(request)),
         counts={
             kind: sum(1 for e in events if e["type"] == kind)
             for kind in ("assessment", "pain_score", "injection_test", "treatment")
