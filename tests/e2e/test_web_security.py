@@ -49,6 +49,15 @@ PATIENTS = {
 }
 
 
+#: A self-check whose answers raise a red flag (a lump over 5 cm: possible sarcoma).
+FLAG = "possible_sarcoma"
+FLAGGED: dict[str, Any] = {
+    "schema": "backmice.assessment/1",
+    "setting": "self_check",
+    "findings": {"lump_present": True, "size_cm": 6},
+}
+
+
 # --- the policy, route by route ------------------------------------------------------
 
 Body = Callable[["Cell"], dict[str, Any]]
@@ -137,6 +146,7 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 COLUMNS: dict[str, tuple[str | None, str]] = {
     "anonymous": (None, "A"),
     "admin": ("admin", "A"),
+    "admin_other_clinic": ("admin", "C"),
     "clinician_own_clinic": ("dr.main", "A"),
     "clinician_other_clinic": ("dr.main", "C"),
     "patient_own_record": ("alice", "A"),
@@ -151,6 +161,17 @@ VISIBLE: dict[str | None, set[str]] = {
     "alice": {"A"},
 }
 
+#: Path parameters naming a record: a user who may not see it gets 404, not 403.
+RECORD_IDS = ("{patient_id}", "{nodule_id}", "{assessment_id}", "{user_id}")
+
+
+def visible_targets(account: str | None, template: str) -> set[str]:
+    """Whose records named in this path the account may act on: an admin manages the
+    accounts of their own clinic (A's), and sees no clinical record."""
+    if "{user_id}" in template:
+        return {"A"} if account == "admin" else set()
+    return VISIBLE[account]
+
 
 # --- the site under test -------------------------------------------------------------
 
@@ -161,6 +182,8 @@ class Site:
     store: RecordStore
     patient_ids: dict[str, str]
     nodule_ids: dict[str, str]
+    assessment_ids: dict[str, str]  # a self-check that raised FLAG
+    user_ids: dict[str, str]  # an account of the patient's clinic (A, B: main; C: north)
     page_id: str
     users: dict[str, str] = field(default_factory=dict)  # username -> role
     sessions: dict[str, tuple[str, str]] = field(default_factory=dict)  # token, csrf
@@ -217,6 +240,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     actor = "test:setup"
     patient_ids: dict[str, str] = {}
     nodule_ids: dict[str, str] = {}
+    assessment_ids: dict[str, str] = {}
     for key, (name, identifier, clinic) in PATIENTS.items():
         patient = store.run(
             lambda uow, n=name, i=identifier, c=clinic: services.register_patient(
@@ -241,6 +265,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 uow, actor, p, engine, dict(SPEC_EXAMPLE)
             )
         )
+        flagged = store.run(
+            lambda uow, p=patient.id: services.record_assessment(uow, actor, p, engine, FLAGGED)
+        )
+        assessment_ids[key] = flagged.id
         store.run(
             lambda uow, p=patient.id, nid=nodule.id: services.record_pain_scores(
                 uow,
@@ -254,12 +282,27 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     _add_user(store, "dr.north", "clinician", clinic="north")
     _add_user(store, "alice", "patient", patient_id=patient_ids["A"])
     _add_user(store, "bob", "patient", patient_id=patient_ids["B"])
+    _add_user(store, "spare.main", "clinician")
+    _add_user(store, "spare.north", "clinician", clinic="north")
+    user_ids = {
+        key: store.run(lambda uow, u=name: uow.users.where(username=u)[0].id)
+        for key, name in (("A", "spare.main"), ("B", "spare.main"), ("C", "spare.north"))
+    }
     app = create_app(Settings(database_url=url, data_dir=folder), store=store)
     from backmice.care.education import education_pages
 
     users = {"admin": "admin", "dr.main": "clinician", "dr.north": "clinician"}
     users |= {"alice": "patient", "bob": "patient"}
-    yield Site(app, store, patient_ids, nodule_ids, education_pages()[0].id, users)
+    yield Site(
+        app,
+        store,
+        patient_ids,
+        nodule_ids,
+        assessment_ids,
+        user_ids,
+        education_pages()[0].id,
+        users,
+    )
     store.close()
 
 
@@ -288,6 +331,9 @@ class Cell:
         return self.template.format(
             patient_id=self.site.patient_ids[self.target],
             nodule_id=self.site.nodule_ids[self.target],
+            assessment_id=self.site.assessment_ids[self.target],
+            user_id=self.site.user_ids[self.target],
+            flag_id=FLAG,
             page_id=self.site.page_id,
         )
 
@@ -332,11 +378,11 @@ def _expected(cell: Cell) -> set[int] | str:
     if cell.account is None:
         return {401} if api else {303}
     role = cell.site.users[cell.account]
-    scoped = "{patient_id}" in cell.template
+    scoped = any(name in cell.template for name in RECORD_IDS)
     if role not in rule.roles:
-        # wrong role: 403; on a patient's path the record check may answer first (404)
+        # wrong role: 403; on a record's path the record check may answer first (404)
         return {403, 404} if scoped else {403}
-    if scoped and cell.target not in VISIBLE[cell.account]:
+    if scoped and cell.target not in visible_targets(cell.account, cell.template):
         return {404}
     return "allowed"
 
@@ -429,7 +475,7 @@ def _allowed_cell(site: Site, method: str, template: str) -> Cell:
     rule = RULES[(method, template)]
     assert rule.roles is not None
     column = "clinician_own_clinic" if "clinician" in rule.roles else "patient_own_record"
-    if rule.roles == {"admin"}:
+    if "admin" in rule.roles and not rule.roles & {"clinician", "patient"}:
         column = "admin"
     return Cell(site, method, template, column)
 
