@@ -93,43 +93,112 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
     raise RuntimeError(f"the server did not answer within 60 s: {log.read_text()[-2000:]}")
 
 
+#: A typical back mouse before the injection test (the spec's example without it).
+TYPICAL: dict[str, Any] = {
+    **SPEC_EXAMPLE,
+    "findings": {
+        k: v for k, v in SPEC_EXAMPLE["findings"].items() if k != "injection_relief_percent"
+    },
+}
+#: A self-check whose answers raise a red flag (a lump over 5 cm: possible sarcoma).
+FLAGGED: dict[str, Any] = {
+    "schema": "backmice.assessment/1",
+    "setting": "self_check",
+    "findings": {"lump_present": True, "size_cm": 6},
+}
+
+
+def _record_of_months(store: RecordStore, engine: Engine, patient_id: str) -> None:
+    """Two nodules; assessed eight weeks ago, a positive injection test, self-care
+    accepted (its review now overdue), daily pain scores since; today a self-check that
+    raised a red flag."""
+    actor = "test:setup"
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=56)
+    nodules = [
+        store.run(
+            lambda uow, x=x, label=label, side=side, region=region: services.add_nodule(
+                uow, actor, patient_id, x=x, y=38, side=side, region=region, label=label
+            )
+        )
+        for x, label, side, region in (
+            (30, "A", "left", "posterior_iliac_crest"),
+            (70, "B", "right", "posterior_iliac_crest"),
+        )
+    ]
+    store.run(
+        lambda uow: services.record_assessment(
+            uow, actor, patient_id, engine, TYPICAL, nodule_ids=[nodules[0].id], assessed_at=start
+        )
+    )
+    scores = [
+        services.ScoreEntry(
+            max(1, 7 - day // 10) if kind == "current" else max(2, 8 - day // 12),
+            kind,
+            start + dt.timedelta(days=day, hours=8),
+            nodules[0].id if day % 3 == 0 else None,
+        )
+        for day in range(56)
+        for kind in ("current", "worst")
+    ]
+    store.run(lambda uow: services.record_pain_scores(uow, actor, patient_id, scores))
+    store.run(
+        lambda uow: services.record_injection_and_reassess(
+            uow,
+            actor,
+            patient_id,
+            engine,
+            performed_at=start + dt.timedelta(hours=1),
+            minutes_after=20,
+            pre_nrs=7,
+            post_nrs=1,
+            nodule_id=nodules[0].id,
+        )
+    )
+    store.run(
+        lambda uow: services.decide_plan(
+            uow, actor, patient_id, decision="accept", decided_at=start + dt.timedelta(hours=2)
+        )
+    )
+    store.run(lambda uow: services.record_assessment(uow, actor, patient_id, engine, FLAGGED))
+
+
 def _seed(store: RecordStore, engine: Engine) -> dict[str, domain.Patient]:
-    """One admin, one clinician, two patients with records and accounts."""
+    """One admin, one clinician, two patients with records and accounts: Alice with
+    months of care, Bob assessed once."""
     actor = "test:setup"
     patients = {}
     for username, name, identifier in (
         ("alice", "Alice Example", "MRN-BR-1"),
         ("bob", "Bob Example", "MRN-BR-2"),
     ):
-        patient = store.run(
+        patients[username] = store.run(
             lambda uow, n=name, i=identifier: services.register_patient(
                 uow, actor, identifier=i, name=n, birth_date=dt.date(1970, 2, 3), sex="female"
             )
         )
-        nodule = store.run(
-            lambda uow, p=patient.id: services.add_nodule(
-                uow, actor, p, x=30, y=38, side="left", region="posterior_iliac_crest", label="A"
-            )
+    _record_of_months(store, engine, patients["alice"].id)
+    bob = patients["bob"].id
+    nodule = store.run(
+        lambda uow: services.add_nodule(
+            uow, actor, bob, x=30, y=38, side="left", region="posterior_iliac_crest", label="A"
         )
-        store.run(
-            lambda uow, p=patient.id, n=nodule.id: services.record_assessment(
-                uow, actor, p, engine, dict(SPEC_EXAMPLE), nodule_ids=[n]
-            )
+    )
+    store.run(
+        lambda uow: services.record_assessment(
+            uow, actor, bob, engine, TYPICAL, nodule_ids=[nodule.id]
         )
-        store.run(
-            lambda uow, p=patient.id: services.record_pain_scores(
-                uow,
-                actor,
-                p,
-                [services.ScoreEntry(6, "current", dt.datetime.now(dt.UTC) - dt.timedelta(days=1))],
-            )
+    )
+    yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    store.run(
+        lambda uow: services.record_pain_scores(
+            uow, actor, bob, [services.ScoreEntry(6, "current", yesterday)]
         )
-        patients[username] = patient
+    )
     for username, role, extra in (
         ("admin", "admin", {}),
         ("dr.ada", "clinician", {}),
         ("alice", "patient", {"patient_id": patients["alice"].id}),
-        ("bob", "patient", {"patient_id": patients["bob"].id}),
+        ("bob", "patient", {"patient_id": bob}),
     ):
         store.run(
             lambda uow, u=username, r=role, e=extra: accounts.create_user(

@@ -22,11 +22,23 @@ def _alice(server: Server) -> str:
     return server.patients["alice"].id
 
 
+def _flagged(server: Server) -> str:
+    """Alice's assessment that raised a red flag (its page shows the review form)."""
+    events = server.timeline(_alice(server))["events"]
+    return next(e["id"] for e in events if e["type"] == "assessment" and e["result"]["red_flags"])
+
+
 #: name -> (who signs in, the page's path, also on a phone)
 PAGES: dict[str, tuple[str | None, Path_, bool]] = {
     "login": (None, lambda s: "/login", True),
     "patients": ("dr.ada", lambda s: "/patients", False),
     "patient": ("dr.ada", lambda s: f"/patients/{_alice(s)}", False),
+    "assess": ("dr.ada", lambda s: f"/patients/{_alice(s)}/assess", False),
+    "assessment": ("dr.ada", lambda s: f"/patients/{_alice(s)}/assessments/{_flagged(s)}", False),
+    "injection": ("dr.ada", lambda s: f"/patients/{_alice(s)}/injection", False),
+    "plan": ("dr.ada", lambda s: f"/patients/{_alice(s)}/plan", False),
+    "pain": ("dr.ada", lambda s: f"/patients/{_alice(s)}/pain", False),
+    "due": ("dr.ada", lambda s: "/due", False),
     "me": ("alice", lambda s: "/me", True),
     "learn": ("alice", lambda s: "/learn", True),
     "learn-page": ("alice", lambda s: "/learn/what-is-a-back-mouse", True),

@@ -31,6 +31,7 @@ from sqlalchemy import func, inspect, select, table
 from backmice.config import Settings
 from backmice.engine import Engine
 from backmice.records import services
+from backmice.records.orm import audit_events
 from backmice.records.services import accounts
 from backmice.records.store import RecordStore
 from backmice.web import create_app
@@ -116,10 +117,32 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/patients/{patient_id}/nodules/{nodule_id}/status"): roles(
         *CLINICIAN, form=lambda c: {"status": "active"}
     ),
+    ("GET", "/patients/{patient_id}/assess"): roles(*CLINICIAN),
+    ("POST", "/patients/{patient_id}/assess"): roles(
+        *CLINICIAN, form=lambda c: {"action": "preview", "lump_present": "yes"}
+    ),
+    ("GET", "/patients/{patient_id}/assessments/{assessment_id}"): roles(*CLINICIAN),
+    ("POST", "/patients/{patient_id}/assessments/{assessment_id}/red-flags/{flag_id}/review"): (
+        roles(*CLINICIAN, form=lambda c: {"reason": "already_investigated"})
+    ),
+    ("GET", "/patients/{patient_id}/injection"): roles(*CLINICIAN),
+    ("POST", "/patients/{patient_id}/injection"): roles(
+        *CLINICIAN, form=lambda c: {"pre": "7", "post": "1", "minutes": "20"}
+    ),
+    ("GET", "/patients/{patient_id}/plan"): roles(*CLINICIAN),
+    ("POST", "/patients/{patient_id}/plan/decide"): roles(
+        *CLINICIAN, form=lambda c: {"decision": "stop", "reason": "resolved"}
+    ),
+    ("POST", "/patients/{patient_id}/plan/scores"): roles(*CLINICIAN, form=lambda c: {"nrs": "5"}),
+    ("POST", "/patients/{patient_id}/plan/treatment"): roles(
+        *CLINICIAN, form=lambda c: {"kind": "self_care"}
+    ),
+    ("GET", "/patients/{patient_id}/pain"): roles(*CLINICIAN),
+    ("GET", "/patients/{patient_id}/report.pdf"): roles(*CLINICIAN),
+    ("GET", "/patients/{patient_id}/handout.pdf"): roles(*CLINICIAN),
+    ("GET", "/due"): roles(*CLINICIAN),
     # patient pages
     ("GET", "/me"): roles("patient"),
-    ("GET", "/learn"): roles(*EITHER),
-    ("GET", "/learn/{page_id}"): roles(*EITHER),
     # the JSON API
     ("POST", "/api/v1/assess"): roles(*EITHER, json=lambda c: dict(SPEC_EXAMPLE)),
     ("POST", "/api/v1/interview/next"): roles(
@@ -204,6 +227,18 @@ class Site:
         if token is not None:
             client.cookies.set(COOKIE, token)
         return client
+
+    def audited_patients_since(self, last_id: int) -> list[str | None]:
+        """The patients named by audit events written after event `last_id`."""
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(
+                select(audit_events.c.patient_id).where(audit_events.c.id > last_id)
+            )
+            return [row[0] for row in rows]
+
+    def last_audit_id(self) -> int:
+        with self.store.engine.connect() as connection:
+            return int(connection.execute(select(func.max(audit_events.c.id))).one()[0] or 0)
 
     def row_counts(self) -> dict[str, int]:
         """Rows in every table: what a refused request must leave unchanged."""
@@ -422,6 +457,7 @@ def test_authorisation_matrix(site: Site, method: str, template: str, column: st
     refused = expected != "allowed" and RULES[(method, template)].roles is not None
     assert cell.credentials  # signed in before counting rows
     before = site.row_counts() if refused else None
+    last_event = site.last_audit_id()
     response = cell.send()
     where = f"{method} {cell.path} as {column}"
     if expected == "allowed":
@@ -438,7 +474,13 @@ def test_authorisation_matrix(site: Site, method: str, template: str, column: st
     for text in cell.forbidden_text():
         assert text not in seen, f"{where}: the response shows {text!r}"
     if before is not None:
-        assert site.row_counts() == before, f"{where}: a refused request wrote to the database"
+        # nothing changed; at most a read of the user's own record is in the audit trail
+        after = site.row_counts()
+        changed = {t for t in after if after[t] != before[t] and t != "audit_events"}
+        assert not changed, f"{where}: a refused request wrote to {sorted(changed)}"
+        own = site.patient_ids["A"] if cell.account == "alice" else None
+        named = set(site.audited_patients_since(last_event)) - {own}
+        assert not named, f"{where}: a refused request left audit events about {named}"
 
 
 def test_a_nodule_of_another_patient_is_not_found_under_this_patients_path(site: Site) -> None:
