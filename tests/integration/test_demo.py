@@ -29,7 +29,7 @@ from backmice.records.services._checks import (
     check_time,
 )
 from backmice.records.store import RecordStore
-from backmice.records.unit_of_work import AbstractUnitOfWork
+from backmice.records.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
 PATIENTS = 30
 
@@ -237,6 +237,22 @@ def test_each_patient_has_exactly_one_demo_audit_event(store: RecordStore, engin
             ("demo-loader", "create", "patient", patient_id, "demo seed=5")
         ]
         assert events[0].occurred_at.tzinfo is not None
+
+
+def test_sqlite_settings_are_put_back_and_the_log_emptied(sqlite_url: str, engine: Engine) -> None:
+    store = RecordStore.open(sqlite_url)
+    settings = ("PRAGMA cache_size", "PRAGMA wal_autocheckpoint")
+
+    def read(uow: AbstractUnitOfWork) -> list[int]:
+        assert isinstance(uow, SqlAlchemyUnitOfWork)
+        return [int(uow.session.execute(text(p)).scalar_one()) for p in settings]
+
+    before = store.run(read)
+    generate_cohort(store, 9, seed=2, engine=engine, batch_size=2, parallel=False)
+    assert store.run(read) == before
+    wal = Path(str(make_url(sqlite_url).database) + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0  # copied into the database
+    store.close()
 
 
 def test_a_patient_with_500_nodules_loads(store: RecordStore, engine: Engine) -> None:

@@ -136,10 +136,13 @@ _NODULE_CUM = (0.16, 0.42, 0.66, 0.80, 0.90, 0.96, 1.0)
 _MANY_NODULES_SHARE = 0.03
 #: Visits, 1-6.
 _ENCOUNTER_CUM = (0.18, 0.43, 0.65, 0.80, 0.92, 1.0)
-#: SQLite page cache while loading, in KiB (negative: a size, not a page count). Random
-#: UUID keys spread each batch over every index page; with the default 2 MB cache the
-#: load slows down as the tables grow.
-_BULK_CACHE_SIZE = -256 * 1024
+#: SQLite settings while loading, put back afterwards. Random UUID keys spread each
+#: batch over every index page: with the default 2 MB page cache (`cache_size`, in KiB
+#: when negative) the load slows down as the tables grow; and copying the write-ahead
+#: log into the database after every batch (`wal_autocheckpoint`, in pages) rewrote
+#: index pages that the next batch dirties again, so it is copied every 1 GB of log
+#: (and at the end of the load). Every commit is still on disk before it returns.
+_BULK_PRAGMAS = {"cache_size": -256 * 1024, "wal_autocheckpoint": 262_144}
 #: Batches each worker process builds ahead of the writer.
 _AHEAD = 2
 #: Most worker processes building batches (one per core up to this).
@@ -233,15 +236,15 @@ def generate_cohort(
     counts = dict.fromkeys(CohortSummary().counts(), 0)
     detail = f"demo seed={seed}"
     done = 0
-    cache_before = store.run(_cache_size) if store.is_sqlite else None
-    cache = None if cache_before is None else _BULK_CACHE_SIZE
+    pragmas_before = store.run(_pragmas) if store.is_sqlite else {}
+    pragmas = _BULK_PRAGMAS if pragmas_before else {}
     with (
         (
             _WorkerBatches(maker, ranges, _worker_count(len(ranges)))
             if parallel
             else _LocalBatches(maker, ranges)
         ) as batches,
-        _restore_cache(store, cache_before),
+        _restore_pragmas(store, pragmas_before),
         _gc_paused(),
     ):
         for batch in batches:
@@ -261,7 +264,7 @@ def generate_cohort(
                     for patient_id in batch.patient_ids
                 ],
             )
-            store.run(functools.partial(batch.write, events=events, cache=cache))
+            store.run(functools.partial(batch.write, events=events, pragmas=pragmas))
             for name, n in batch.counts.items():
                 counts[name] += n
             counts["audit_events"] += len(events.values)
@@ -275,26 +278,36 @@ def generate_cohort(
     return CohortSummary(**counts, large_patient_id=large_id)
 
 
-def _cache_size(uow: AbstractUnitOfWork) -> int | None:
-    """SQLite's page cache setting on this unit of work's connection (None elsewhere)."""
+def _pragmas(uow: AbstractUnitOfWork) -> dict[str, int]:
+    """The SQLite settings the load changes, as they are on this unit of work's connection."""
     if not isinstance(uow, SqlAlchemyUnitOfWork):
-        return None
-    return int(uow.session.execute(text("PRAGMA cache_size")).scalar_one())
+        return {}
+    return {
+        name: int(uow.session.execute(text(f"PRAGMA {name}")).scalar_one())
+        for name in _BULK_PRAGMAS
+    }
 
 
-def _set_cache_size(uow: AbstractUnitOfWork, value: int) -> None:
+def _set_pragmas(uow: AbstractUnitOfWork, values: dict[str, int]) -> None:
     if isinstance(uow, SqlAlchemyUnitOfWork):
-        uow.session.execute(text(f"PRAGMA cache_size = {int(value)}"))
+        for name, value in values.items():
+            uow.session.execute(text(f"PRAGMA {name} = {int(value)}"))
 
 
 @contextlib.contextmanager
-def _restore_cache(store: RecordStore, before: int | None) -> Iterator[None]:
-    """Put SQLite's page cache back as it was once the load is over (or has failed)."""
+def _restore_pragmas(store: RecordStore, before: dict[str, int]) -> Iterator[None]:
+    """Put SQLite's settings back as they were once the load is over (or has failed), and
+    copy the write-ahead log into the database, emptying it."""
     try:
         yield
     finally:
-        if before is not None:
-            store.run(functools.partial(_set_cache_size, value=before))
+        if before:
+            store.run(functools.partial(_set_pragmas, values=before))
+            connection = store.engine.raw_connection()  # outside any transaction
+            try:
+                connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                connection.close()
 
 
 @contextlib.contextmanager
@@ -468,13 +481,12 @@ class _Batch:
     patient_ids: list[str]
     counts: dict[str, int]
 
-    def write(self, uow: AbstractUnitOfWork, events: _TableRows, cache: int | None) -> None:
+    def write(self, uow: AbstractUnitOfWork, events: _TableRows, pragmas: dict[str, int]) -> None:
         """Insert every row and the audit `events` in one transaction (can run again after
-        a rollback), with SQLite's page cache set to `cache` first when that is given."""
+        a rollback), with the SQLite settings `pragmas` made first."""
         if not isinstance(uow, SqlAlchemyUnitOfWork):
             raise TypeError(f"the demo cohort is written through SQLAlchemy, not {uow!r}")
-        if cache is not None:
-            _set_cache_size(uow, cache)
+        _set_pragmas(uow, pragmas)
         connection = uow.session.connection()
         for rows in (*self.tables, events):
             if not rows.values:
