@@ -17,19 +17,23 @@ Timing is measured here, never asserted in tests.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 # one core, as the targets are stated: set before numpy loads its BLAS
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# Python puts this folder first on the path, where benchmarks/http.py would hide the
+# standard library's `http` package (pgmpy imports it): take the folder off.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
 import statistics  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import orjson  # noqa: E402
