@@ -52,12 +52,12 @@ def test_the_differential_follows_the_answers_and_the_saved_assessment_keeps_it(
         arg=BACK_MOUSE,
     )
     assert page.locator("#live-next").inner_text().strip()
-    screenshot(page, screenshot_dir, "assess")
+    screenshot(page, screenshot_dir, "flow-assess-filled")
     with page.expect_navigation():
         page.locator("#assess-form .actions button[value='save']").click()
     assert "/assessments/" in page.url
     assert _leading(page, "main") == BACK_MOUSE
-    screenshot(page, screenshot_dir, "assessment-result")
+    screenshot(page, screenshot_dir, "flow-assessment-saved")
     (stored,) = [e for e in server.timeline(patient.id)["events"] if e["type"] == "assessment"]
     assert stored["result"]["differential"][0]["name"] == BACK_MOUSE
 
@@ -102,7 +102,7 @@ def test_an_injection_test_is_recorded_and_the_differential_is_shown_before_and_
     percent = lambda text: int(text.split("%")[0].split()[-1].lstrip("<>"))  # noqa: E731
     assert BACK_MOUSE in before and BACK_MOUSE in after
     assert percent(after) > percent(before)  # strong relief makes a back mouse likelier
-    screenshot(page, screenshot_dir, "injection")
+    screenshot(page, screenshot_dir, "flow-injection-recorded")
     events = server.timeline(patient.id)["events"]
     assert [e["relief_percent"] for e in events if e["type"] == "injection_test"] == [
         pytest.approx(85.7, abs=0.1)  # (7 - 1) / 7
@@ -144,7 +144,7 @@ def test_the_plan_is_accepted_then_moves_on_when_the_review_scores_show_no_chang
         page.locator("#decide").get_by_role("button", name="Accept").click()
     assert "Your decision is recorded" in page.locator("#done").inner_text()
     assert "under way" in page.locator("#step-title").inner_text()
-    screenshot(page, screenshot_dir, "plan-accepted")
+    screenshot(page, screenshot_dir, "flow-plan-accepted")
 
     # ... and move that decision seven weeks back, so that its review is due today
     def backdate(uow: Any) -> None:
@@ -163,7 +163,7 @@ def test_the_plan_is_accepted_then_moves_on_when_the_review_scores_show_no_chang
     assert "The scores are recorded" in page.locator("#done").inner_text()
     step_now = page.locator("#step-title").inner_text()
     assert "injection" in step_now.lower() and "proposed" in step_now, step_now
-    screenshot(page, screenshot_dir, "plan")
+    screenshot(page, screenshot_dir, "flow-plan-moved-on")
 
 
 def test_the_visit_summary_and_handout_download_as_pdf(page: Any, server: Server) -> None:

@@ -48,7 +48,7 @@ def test_a_clinician_registers_a_patient_and_lands_on_their_page(
     page.wait_for_url("**/patients/*")
     assert page.get_by_role("heading", level=1).inner_text().startswith("Nora Newcomer")
     assert "MRN-NEW-77" in page.inner_text("h1")
-    screenshot(page, screenshot_dir, "clinician-patient-new")
+    screenshot(page, screenshot_dir, "flow-patient-registered")
     # and the same record number again is refused, saying why
     page.goto("/patients")
     form.get_by_label("Record number").fill("MRN-NEW-77")
@@ -81,7 +81,7 @@ def test_clicking_the_body_map_adds_nodules_where_clicked(
     # where the click landed, to a map unit (the map is about 400 pixels across)
     assert abs(nodules[0]["x"] - 28) < 1 and abs(nodules[0]["y"] - 38) < 1
     assert abs(nodules[1]["x"] - 71) < 1 and abs(nodules[1]["y"] - 52) < 1
-    screenshot(page, screenshot_dir, "clinician-patient-map")
+    screenshot(page, screenshot_dir, "flow-map-clicked")
     # a nodule's dot opens its history
     page.locator("#body-map a").first.click()
     assert "posterior iliac crest" in page.locator("#nodule-panel").inner_text()
