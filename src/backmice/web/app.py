@@ -165,7 +165,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     _install_error_handlers(app)
 
-    from backmice.web import api, pages_auth, pages_clinician, pages_patient
+    from backmice.web import api, pages_admin, pages_auth, pages_clinician, pages_patient
 
     app.include_router(api.router)
     app.include_router(pages_auth.router)
@@ -176,6 +176,7 @@ def create_app(
     app.include_router(pages_care.router)
     app.include_router(pages_reports.router)
     app.include_router(pages_patient.router)
+    app.include_router(pages_admin.router)
 
     app.add_middleware(SecurityHeaders, https=secure_cookies)
     return app
