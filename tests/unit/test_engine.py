@@ -504,6 +504,16 @@ def test_the_sampled_tables_add_up_exactly_in_single_precision(engine: Engine) -
     assert np.abs(model.sample_deltas).max() > 0.1  # the samples do differ from the centre
 
 
+def test_a_batch_of_nothing_or_of_invalid_documents_scores_nothing(engine: Engine) -> None:
+    for docs in ([], ["not a case"]):
+        batch = engine.score_batch(docs)
+        assert batch.scores.posterior.shape == (0, 15)
+        assert batch.scores.interval.shape == (0, 15, 2)
+        assert batch.scores.likelihood_ratio.shape == (0, 15)
+        assert batch.scores.offsets.tolist() == [0]
+        assert sorted(batch.errors) == list(range(len(docs)))
+
+
 def test_batch_scores_are_those_of_the_full_results(kb: KnowledgeBase, engine: Engine) -> None:
     docs: list[object] = []
     for doc in generate_cases(kb, 40, seed=13):

@@ -216,6 +216,9 @@ def _gathered(
         deltas.append(total)
     if len(joints) == 1:
         return joints[0], deltas[0] if deltas else None
+    if not joints:  # no cases at all
+        empty = np.empty((0, table.shape[1]), dtype=table.dtype)
+        return np.empty((0, len(model.condition_ids))), empty if intervals else None
     return np.concatenate(joints), np.concatenate(deltas) if deltas else None
 
 
