@@ -93,6 +93,16 @@ def _new_patient(cell: Cell) -> dict[str, Any]:
     }
 
 
+def _new_account(cell: Cell) -> dict[str, Any]:
+    n = next(cell.site.counter)
+    return {
+        "username": f"made.{n}",
+        "display_name": f"Made Account {n}",
+        "role": "clinician",
+        "password": PASSWORD,
+    }
+
+
 CLINICIAN = ("clinician",)
 EITHER = ("clinician", "patient")
 
@@ -143,6 +153,19 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/due"): roles(*CLINICIAN),
     # patient pages
     ("GET", "/me"): roles("patient"),
+    ("GET", "/me/report.pdf"): roles("patient"),
+    ("GET", "/me/diary"): roles("patient"),
+    ("POST", "/me/diary"): roles("patient", form=lambda c: {"score": "5", "kind": "current"}),
+    ("GET", "/me/self-check"): roles("patient"),
+    ("POST", "/me/self-check"): roles("patient", form=lambda c: {}),
+    ("GET", "/me/self-check/result/{assessment_id}"): roles("patient"),
+    # admin pages
+    ("GET", "/admin/users"): roles("admin"),
+    ("POST", "/admin/users"): roles("admin", form=_new_account),
+    ("POST", "/admin/users/{user_id}/deactivate"): roles("admin", form=lambda c: {}),
+    ("POST", "/admin/users/{user_id}/activate"): roles("admin", form=lambda c: {}),
+    ("GET", "/learn"): roles(*EITHER),
+    ("GET", "/learn/{page_id}"): roles(*EITHER),
     # the JSON API
     ("POST", "/api/v1/assess"): roles(*EITHER, json=lambda c: dict(SPEC_EXAMPLE)),
     ("POST", "/api/v1/interview/next"): roles(
