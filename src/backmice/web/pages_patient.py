@@ -400,29 +400,32 @@ def self_check_start(request: Request, principal: PatientUser, patient: Own) -> 
 
 
 @router.post("/me/self-check", response_class=HTMLResponse)
-async def self_check_step(
-    request: Request, principal: Checked, _: PatientUser, patient: Own
+def self_check_step(
+    request: Request,
+    principal: Checked,
+    _: PatientUser,
+    patient: Own,
+    a: Annotated[list[str] | None, Form(max_length=_MAX_ANSWERS + 1)] = None,
+    finding: Annotated[str, Form(max_length=64)] = "",
+    answer: Annotated[str, Form(max_length=64)] = "",
+    number: Annotated[str, Form(max_length=32)] = "",
+    action: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     """One step of the self-check: record the answer, then ask the next question, or
     store the result and show it (at once when an answer needs emergency help)."""
-    form = await request.form()
     kb_engine = engine(request)
-    check = SelfCheck.from_form(kb_engine, [str(v) for v in form.getlist("a")])
-    action = str(form.get("action", ""))
-    current = str(form.get("finding", ""))
+    check = SelfCheck.from_form(kb_engine, a or [])
     if action == "back" and check.order:
         check = SelfCheck.from_form(kb_engine, check.hidden()[:-1])
-    elif current:
+    elif finding:
         question = check.interview.next_question()
-        if question is None or question.finding != current:
-            raise InvalidCase([Problem("finding", f"{current!r} is not the question asked")])
-        raw = str(form.get("answer", ""))
-        typed = str(form.get("number", ""))[:32]
+        if question is None or question.finding != finding:
+            raise InvalidCase([Problem("finding", f"{finding!r} is not the question asked")])
         try:
-            check.answer(kb_engine.kb.finding(current), typed if raw == "number" else raw)
+            check.answer(kb_engine.kb.finding(finding), number if answer == "number" else answer)
         except InvalidCase as exc:
             problems = [Problem(p.field.removeprefix("findings."), p.message) for p in exc.problems]
-            return _question_page(request, principal, check, question, problems, typed)
+            return _question_page(request, principal, check, question, problems, number)
     question = check.interview.next_question()
     triage = kb_engine.assess(check.interview.case())["triage"]
     if question is not None and triage != "emergency":
