@@ -43,6 +43,7 @@ import functools
 import gc
 import multiprocessing
 import os
+import pickle
 import queue
 import random
 import sys
@@ -54,11 +55,12 @@ from types import TracebackType
 from typing import Any
 
 import orjson
+from psycopg.types.json import Json, Jsonb
 from sqlalchemy import JSON, Connection, Dialect, Table, text
 
 from backmice.care.injection_test import read_injection_test
 from backmice.engine import Engine
-from backmice.errors import InvalidRecord, Problem, RecordConflict
+from backmice.errors import BackmiceError, InvalidRecord, Problem, RecordConflict
 from backmice.knowledge import default_knowledge
 from backmice.knowledge.model import KnowledgeBase
 from backmice.records import domain
@@ -234,41 +236,32 @@ def generate_cohort(
         parallel = len(ranges) >= 4 and (os.cpu_count() or 1) > 1
     parallel = parallel and _can_fork()
     counts = dict.fromkeys(CohortSummary().counts(), 0)
-    detail = f"demo seed={seed}"
     done = 0
     pragmas_before = store.run(_pragmas) if store.is_sqlite else {}
-    pragmas = _BULK_PRAGMAS if pragmas_before else {}
+    writer = _Writer(
+        store, encoder, actor, f"demo seed={seed}", _BULK_PRAGMAS if pragmas_before else {}
+    )
     with (
         (
-            _WorkerBatches(maker, ranges, _worker_count(len(ranges)))
+            _WorkerBatches(
+                maker,
+                ranges,
+                _worker_count(len(ranges)),
+                # SQLite takes one writer at a time, and a writer's page cache is of no
+                # use once another process has written: there this process writes
+                writer=None if store.is_sqlite else writer,
+            )
             if parallel
             else _LocalBatches(maker, ranges)
         ) as batches,
         _restore_pragmas(store, pragmas_before),
         _gc_paused(),
     ):
-        for batch in batches:
-            now = dt.datetime.now(dt.UTC)
-            events = encoder.table(
-                "audit_events",
-                [
-                    {
-                        "occurred_at": now,
-                        "actor": actor,
-                        "action": "create",
-                        "entity": "patient",
-                        "entity_id": patient_id,
-                        "patient_id": patient_id,
-                        "detail": detail,
-                    }
-                    for patient_id in batch.patient_ids
-                ],
-            )
-            store.run(functools.partial(batch.write, events=events, pragmas=pragmas))
-            for name, n in batch.counts.items():
+        for item in batches:
+            written = item if isinstance(item, _Written) else writer.write(item)
+            for name, n in written.counts.items():
                 counts[name] += n
-            counts["audit_events"] += len(events.values)
-            done += len(batch.patient_ids)
+            done += written.patients
             if progress is not None:
                 progress(done)
     large_id = None
@@ -511,16 +504,88 @@ def _insert_many(connection: Connection, rows: _TableRows) -> None:
 
 
 def _copy(connection: Connection, rows: _TableRows) -> None:
-    """PostgreSQL's bulk load, COPY ... FROM STDIN, inside the unit of work's transaction."""
+    """PostgreSQL's bulk load, COPY ... FROM STDIN, inside the unit of work's transaction.
+
+    In the binary format, with each column's type as the server has it: values are sent
+    as they are stored, with nothing for the server to parse but the JSON (which psycopg
+    passes on as the text it is, after jsonb's version byte).
+    """
     quote = connection.dialect.identifier_preparer
     statement = (
         f"COPY {quote.format_table(rows.table)} "
-        f"({', '.join(quote.quote(c) for c in rows.columns)}) FROM STDIN"
+        f"({', '.join(quote.quote(c) for c in rows.columns)}) FROM STDIN (FORMAT BINARY)"
     )
     driver: Any = connection.connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for value in rows.values:
-            copy.write_row(value)
+    with driver.cursor() as cursor:
+        types = dict(
+            cursor.execute(
+                "SELECT attname, atttypid::int FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (quote.format_table(rows.table),),
+            ).fetchall()
+        )
+        oids = [types[c] for c in rows.columns]
+        # already JSON text: wrapped so that the dumper's dumps is the identity
+        json = [(i, _JSON_WRAPPERS[oid]) for i, oid in enumerate(oids) if oid in _JSON_WRAPPERS]
+        with cursor.copy(statement) as copy:
+            copy.set_types(oids)
+            for value in rows.values:
+                if json:
+                    wrapped = list(value)
+                    for i, wrap in json:
+                        wrapped[i] = wrap(value[i], dumps=_same)
+                    copy.write_row(wrapped)
+                else:
+                    copy.write_row(value)
+
+
+#: PostgreSQL's type ids for json and jsonb, and psycopg's wrappers for them.
+_JSON_WRAPPERS: dict[int, type[Json | Jsonb]] = {114: Json, 3802: Jsonb}
+
+
+def _same(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """What writing one batch added: its patients, and rows per table (audit included)."""
+
+    patients: int
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Writer:
+    """Writes a batch and its patients' audit events into `store`, in one transaction."""
+
+    store: RecordStore
+    encoder: _Encoder
+    actor: str
+    detail: str
+    pragmas: dict[str, int]  # SQLite settings made before each batch
+
+    def write(self, batch: _Batch) -> _Written:
+        now = dt.datetime.now(dt.UTC)  # when it is written: what an audit trail records
+        events = self.encoder.table(
+            "audit_events",
+            [
+                {
+                    "occurred_at": now,
+                    "actor": self.actor,
+                    "action": "create",
+                    "entity": "patient",
+                    "entity_id": patient_id,
+                    "patient_id": patient_id,
+                    "detail": self.detail,
+                }
+                for patient_id in batch.patient_ids
+            ],
+        )
+        self.store.run(functools.partial(batch.write, events=events, pragmas=self.pragmas))
+        return _Written(
+            len(batch.patient_ids), {**batch.counts, "audit_events": len(events.values)}
+        )
 
 
 class _BatchMaker:
@@ -570,21 +635,33 @@ class _LocalBatches:
 
 class _WorkerBatches:
     """Batches built by forked worker processes, each `_AHEAD` batches ahead of the one
-    being written; batch k comes from worker k mod `workers`, so they arrive in order."""
+    being written; batch k comes from worker k mod `workers`, so they arrive in order.
 
-    def __init__(self, maker: _BatchMaker, ranges: list[tuple[int, int]], workers: int) -> None:
+    With a `writer` the workers also write their batches, each in its own transaction
+    on its own connection (PostgreSQL: the server then checks and indexes two batches at
+    once), and hand over only what they wrote.
+    """
+
+    def __init__(
+        self,
+        maker: _BatchMaker,
+        ranges: list[tuple[int, int]],
+        workers: int,
+        writer: _Writer | None = None,
+    ) -> None:
         self.maker = maker
         self.ranges = ranges
         self.count = workers
+        self.writer = writer
 
     def __enter__(self) -> _WorkerBatches:
         context = multiprocessing.get_context("fork")
         self.workers: list[_Worker] = []
         for number in range(self.count):  # all forked before any queue starts a thread
-            self.workers.append(_Worker(context, self.maker, number))
+            self.workers.append(_Worker(context, self.maker, self.writer, number))
         return self
 
-    def __iter__(self) -> Iterator[_Batch]:
+    def __iter__(self) -> Iterator[_Batch | _Written]:
         n, ahead = len(self.workers), len(self.workers) * _AHEAD
         for k, task in enumerate(self.ranges[:ahead]):
             self.workers[k % n].tasks.put(task)
@@ -607,18 +684,20 @@ class _WorkerBatches:
 class _Worker:
     """One forked process building the batches it is asked for, in the order asked."""
 
-    def __init__(self, context: Any, maker: _BatchMaker, number: int) -> None:
+    def __init__(
+        self, context: Any, maker: _BatchMaker, writer: _Writer | None, number: int
+    ) -> None:
         self.tasks: Any = context.Queue()
         self.results: Any = context.Queue()
         self.process = context.Process(
             target=_build_batches,
-            args=(maker, self.tasks, self.results),
+            args=(maker, writer, self.tasks, self.results),
             name=f"backmice-demo-{number}",
             daemon=True,
         )
         self.process.start()
 
-    def next(self) -> _Batch:
+    def next(self) -> _Batch | _Written:
         while True:
             try:
                 item = self.results.get(timeout=1.0)
@@ -628,8 +707,10 @@ class _Worker:
                         f"the demo worker process stopped (exit code {self.process.exitcode})"
                     ) from None
                 continue
-            if isinstance(item, _Batch):
+            if isinstance(item, _Batch | _Written):
                 return item
+            if isinstance(item, BackmiceError):
+                raise item  # as if this process had written the batch
             raise RuntimeError(f"the demo worker process failed:\n{item}")
 
     def stop(self, finished: bool) -> None:
@@ -659,17 +740,33 @@ def _can_fork() -> bool:
     )
 
 
-def _build_batches(maker: _BatchMaker, tasks: Any, results: Any) -> None:
-    """The worker process: build each (lo, hi) batch asked for, until given None."""
+def _build_batches(maker: _BatchMaker, writer: _Writer | None, tasks: Any, results: Any) -> None:
+    """The worker process: build (and with a `writer`, write) each (lo, hi) batch asked
+    for, until given None."""
     gc.disable()  # this process only makes batches, which hold no reference cycles
+    if writer is not None:  # the parent's pooled connections are not this process's
+        writer.store.engine.dispose(close=False)
     try:
         while (task := tasks.get()) is not None:
-            results.put(maker.batch(*task))
-    except BaseException:  # reported by the writer, which raises it
+            batch = maker.batch(*task)
+            results.put(batch if writer is None else writer.write(batch))
+    except BackmiceError as exc:  # raised by the parent, as it would have been there
+        results.put(exc if _picklable(exc) else traceback.format_exc())
+    except BaseException:  # reported by the parent, which raises it
         results.put(traceback.format_exc())
     finally:
+        if writer is not None:
+            writer.store.engine.dispose()
         results.close()
         results.join_thread()
+
+
+def _picklable(value: object) -> bool:
+    try:
+        pickle.loads(pickle.dumps(value))
+    except Exception:
+        return False
+    return True
 
 
 # --- one patient -------------------------------------------------------------------
