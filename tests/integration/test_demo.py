@@ -274,6 +274,24 @@ def test_a_patient_with_500_nodules_loads(store: RecordStore, engine: Engine) ->
     assert timeline["patient"]["identifier"] == "DEMO-1-000005"
 
 
+def test_a_failed_write_in_a_worker_is_raised_as_it_was(
+    store: RecordStore, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # on PostgreSQL the worker processes write; on SQLite this process does
+    written: list[int] = []
+
+    def fail_on_the_third(self: Any, batch: Any) -> Any:
+        if batch.patient_ids and len(written) == 2:
+            raise RecordConflict("the third batch clashed")
+        written.append(len(batch.patient_ids))
+        return original(self, batch)
+
+    original = demo._Writer.write
+    monkeypatch.setattr(demo._Writer, "write", fail_on_the_third)
+    with pytest.raises(RecordConflict, match="the third batch clashed"):
+        generate_cohort(store, 24, seed=11, engine=engine, batch_size=4, parallel=True)
+
+
 def test_bad_arguments_and_a_second_load_are_refused(store: RecordStore, engine: Engine) -> None:
     with pytest.raises(InvalidRecord) as refused:
         generate_cohort(
