@@ -263,6 +263,18 @@ def test_numbness_between_the_legs_sends_the_person_to_emergency_care_at_once(
     assert stored.case["findings"]["saddle_anaesthesia"] is True
 
 
+def test_warning_signs_left_unanswered_are_named_on_the_result(clinic: Clinic) -> None:
+    client = clinic.client()
+    csrf = sign_in(client, "pat")
+    unsure = {"bladder_bowel_dysfunction": "?", "saddle_anaesthesia": "?"}
+    result = walk(client, csrf, {**BACK_MOUSE, **unsure})
+    assert "This result does not know about some warning signs." in result
+    assert "lost control of your bladder or bowels?" in result
+    assert "around your bottom (where you would sit on a saddle)?" in result
+    sure = walk(client, csrf, BACK_MOUSE)
+    assert "does not know about some warning signs" not in sure
+
+
 def test_a_bad_number_is_named_and_the_same_question_comes_back(clinic: Clinic) -> None:
     client = clinic.client()
     csrf = sign_in(client, "pat")

@@ -27,7 +27,7 @@ from backmice.documents import render_handout
 from backmice.engine import Engine
 from backmice.engine.interview import Interview, Question
 from backmice.errors import InvalidCase, InvalidRecord, Problem, RecordNotFound
-from backmice.knowledge.model import Finding, Value
+from backmice.knowledge.model import Finding, FindingIs, Value
 from backmice.records import domain, services
 from backmice.records.services.documents import handout, plan_summary
 from backmice.records.unit_of_work import AbstractUnitOfWork
@@ -454,6 +454,24 @@ def _answers_shown(kb_engine: Engine, case: dict[str, Any]) -> list[tuple[str, s
     return shown
 
 
+def _warning_signs_not_answered(kb_engine: Engine, case: dict[str, Any]) -> list[str]:
+    """The plain questions about signs that on their own need emergency help (bladder,
+    saddle numbness, feeling very unwell) that the self-check has no answer to."""
+    given = case.get("findings", {})
+    signs = {
+        part.finding
+        for rule in kb_engine.kb.red_flags
+        if rule.severity == "emergency"
+        for part in getattr(rule.when, "parts", (rule.when,))
+        if isinstance(part, FindingIs)
+    }
+    return [
+        f.plain_question
+        for f in kb_engine.kb.findings
+        if f.id in signs and f.id not in given and f.plain_question is not None
+    ]
+
+
 @router.get("/me/self-check/result/{assessment_id}", response_class=HTMLResponse)
 def self_check_result(
     request: Request, assessment_id: str, principal: PatientUser, patient: Own
@@ -488,6 +506,9 @@ def self_check_result(
             for d in result["differential"][:3]
         ],
         answers=_answers_shown(kb_engine, found["case"]),
+        unanswered=[]
+        if result["triage"] == "emergency"
+        else _warning_signs_not_answered(kb_engine, found["case"]),
         help_sections=[s for s in help_page.sections if s.heading != "About this page"],
         when=_shown_time(found["assessed_at"]),
         at=found["assessed_at"],
