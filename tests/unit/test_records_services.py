@@ -333,3 +333,33 @@ def test_choosing_another_step_needs_a_coded_reason() -> None:
             uow, ACTOR, patient.id, decision="choose", step_id="massage", reason_code="access"
         )
     assert not uow.plan_decisions.items
+
+
+def test_a_self_check_does_not_change_the_plan_unless_it_raises_a_red_flag(
+    engine: Engine,
+) -> None:
+    uow = FakeUnitOfWork()
+    patient = new_patient(uow)
+    back_mouse = {
+        "setting": "pain_clinic",
+        "findings": {
+            "lump_present": True,
+            "location": "posterior_iliac_crest",
+            "consistency": "rubbery",
+            "mobile": True,
+            "tender": True,
+            "pressure_reproduces_pain": True,
+        },
+    }
+    s.record_assessment(uow, ACTOR, patient.id, engine, back_mouse, assessed_at=NOW)
+    before = s.care_plan(uow, ACTOR, patient.id)
+    assert before.status == "on_pathway"
+    quiet = {"setting": "self_check", "findings": {"pain_present": True, "radiation": "below_knee"}}
+    later = NOW + dt.timedelta(minutes=10)
+    s.record_assessment(uow, ACTOR, patient.id, engine, quiet, assessed_at=later)
+    assert s.care_plan(uow, ACTOR, patient.id).current_step == before.current_step
+    alarming = {"setting": "self_check", "findings": {"saddle_anaesthesia": True}}
+    s.record_assessment(
+        uow, ACTOR, patient.id, engine, alarming, assessed_at=later + dt.timedelta(minutes=1)
+    )
+    assert s.care_plan(uow, ACTOR, patient.id).status == "suspended_for_red_flag"

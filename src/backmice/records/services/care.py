@@ -104,9 +104,28 @@ def care_history(
 ) -> CareHistory:
     """The snapshot of the record the pathway decides from (no audit: callers audit)."""
     assessments = sorted(uow.assessments.for_patient(patient_id), key=lambda a: a.assessed_at)
-    latest = assessments[-1] if assessments else None
+    clinical = [a for a in assessments if a.case.get("setting") != "self_check"]
+    latest = clinical[-1] if clinical else None
+    result = None if latest is None else latest.result
+    # a patient's own self-check never changes the diagnosis the plan follows, but a red
+    # flag it raised after the latest clinical assessment still suspends the plan
+    later_checks = [
+        a
+        for a in assessments
+        if a.case.get("setting") == "self_check"
+        and (latest is None or a.assessed_at > latest.assessed_at)
+        and a.result.get("red_flags")
+    ]
+    if later_checks:
+        flagged = later_checks[-1].result
+        result = {
+            **(result or flagged),
+            "red_flags": flagged["red_flags"],
+            "triage": flagged["triage"],
+            "next_steps": flagged.get("next_steps", []),
+        }
     return CareHistory(
-        assessment=None if latest is None else latest.result,
+        assessment=result,
         assessed_at=None if latest is None else latest.assessed_at,
         pain=[
             PainEvent(p.recorded_at, p.score, p.kind)
