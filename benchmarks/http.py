@@ -11,8 +11,9 @@ scores over weeks, assessments, an injection test, a plan decision), signs in, t
 * `GET /health`, which touches neither the database nor the session,
 
 for --seconds each after a warm-up, and prints requests per second, p50 and p99
-latency, and the ratios to /health, with the targets (assess p99 <= 50 ms; throughput
->= 50 % of /health).
+latency, the server's CPU time per request (from /proc: less sensitive than the rates to
+other work on the machine), and the ratios to /health, with the targets (assess p99 <=
+50 ms; throughput >= 50 % of /health).
 
 The load comes from a small HTTP/1.1 client on asyncio streams in this process (one
 core), so that the measurement is of the server rather than of a heavy client library;
@@ -227,18 +228,30 @@ async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, r
     return status
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def drive(
-    port: int, requests: list[bytes], clients: int, seconds: float, warmup: float
-) -> tuple[list[float], float, dict[int, int]]:
+    port: int, requests: list[bytes], clients: int, seconds: float, warmup: float, pid: int
+) -> tuple[list[float], float, dict[int, int], float | None]:
     """`clients` connections each sending the next request as soon as the last answer is
-    in; latencies (s) of the requests completed in the measured window, its length, and
-    the status codes seen."""
+    in; latencies (s) of the requests completed in the measured window, its length, the
+    status codes seen, and the server's CPU seconds in the window."""
     feed = cycle(requests)
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     loop = asyncio.get_running_loop()
     begin = loop.time() + warmup
     end = begin + seconds
+    cpu: dict[str, float | None] = {}
+    loop.call_at(begin, lambda: cpu.update(begin=cpu_seconds(pid)))
+    loop.call_at(end, lambda: cpu.update(end=cpu_seconds(pid)))
 
     async def client() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -256,7 +269,9 @@ async def drive(
             writer.close()
 
     await asyncio.gather(*(client() for _ in range(clients)))
-    return latencies, seconds, statuses
+    first, last = cpu.get("begin"), cpu.get("end")
+    used = None if first is None or last is None else last - first
+    return latencies, seconds, statuses, used
 
 
 @dataclass
@@ -266,17 +281,21 @@ class Figures:
     p50_ms: float
     p99_ms: float
     statuses: dict[int, int]
+    cpu_ms: float | None  # server CPU time per request
 
     def line(self) -> str:
+        cpu = "" if self.cpu_ms is None else f"   server CPU {self.cpu_ms:6.2f} ms/req"
         return (
-            f"{self.name:<28} {self.rate:8.0f} req/s   p50 {self.p50_ms:7.2f} ms   "
-            f"p99 {self.p99_ms:7.2f} ms   statuses {self.statuses}"
+            f"{self.name:<22} {self.rate:7.0f} req/s   p50 {self.p50_ms:7.2f} ms   "
+            f"p99 {self.p99_ms:7.2f} ms{cpu}   statuses {self.statuses}"
         )
 
 
-def measure(name: str, port: int, requests: list[bytes], args: argparse.Namespace) -> Figures:
-    latencies, window, statuses = asyncio.run(
-        drive(port, requests, args.clients, args.seconds, args.warmup)
+def measure(
+    name: str, port: int, pid: int, requests: list[bytes], args: argparse.Namespace
+) -> Figures:
+    latencies, window, statuses, cpu = asyncio.run(
+        drive(port, requests, args.clients, args.seconds, args.warmup, pid)
     )
     ms = np.array(latencies) * 1000
     return Figures(
@@ -285,6 +304,7 @@ def measure(name: str, port: int, requests: list[bytes], args: argparse.Namespac
         float(np.percentile(ms, 50)),
         float(np.percentile(ms, 99)),
         statuses,
+        None if cpu is None else cpu * 1000 / len(latencies),
     )
 
 
@@ -326,9 +346,9 @@ def main() -> None:
                 f"{os.cpu_count()} cores"
             )
             results = {
-                "health": measure("GET /health", port, health, args),
-                "assess": measure("POST /api/v1/assess", port, assess, args),
-                "page": measure("GET /patients/{id}", port, page, args),
+                "health": measure("GET /health", port, server.pid, health, args),
+                "assess": measure("POST /api/v1/assess", port, server.pid, assess, args),
+                "page": measure("GET /patients/{id}", port, server.pid, page, args),
             }
         finally:
             server.terminate()
