@@ -195,7 +195,7 @@ def main() -> int:
     parser.add_argument("--timelines", type=int, default=200)
     parser.add_argument("--large-nodules", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument(
         "--no-assessments", action="store_true", help="skip the engine assessment per patient"
     )

@@ -198,7 +198,7 @@ def generate_cohort(
     start: dt.datetime | None = None,
     large_patient_nodules: int = 0,
     assessments: bool = True,
-    batch_size: int = 1000,
+    batch_size: int = 2000,
     parallel: bool | None = None,
 ) -> CohortSummary:
     """Write `patients` synthetic patients, plus one more with `large_patient_nodules`
@@ -207,8 +207,9 @@ def generate_cohort(
     Deterministic for a given `seed` and `start` (default `DEFAULT_START`, which must
     not be in the future): every record is dated before `start`. Writes `batch_size`
     patients per transaction (large ones: with random UUID keys, each transaction
-    rewrites index pages all over the tables) and calls `progress(patients_done)` after
-    each. With
+    rewrites index pages all over the tables; adding to 100,000 patients, 2,000 per
+    transaction took half the commit time and CPU of 1,000) and calls
+    `progress(patients_done)` after each. With
     `assessments`, each patient gets one stored `engine.assess` result (a default
     `Engine` when none is given). `parallel` builds the rows in worker processes (one
     per core, at most four) while this one writes; by default it does so for cohorts of
