@@ -718,14 +718,6 @@ def test_security_headers_are_on_pages_api_answers_static_files_and_errors(
     assert responses["API 422"].status_code == 422
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known bug: Starlette answers an unhandled exception from ServerErrorMiddleware, "
-        "which sits outside every middleware added with add_middleware, so the 500 page "
-        "misses SecurityHeaders (no CSP, nosniff or no-store); fix in web/app.py"
-    ),
-)
 def test_an_internal_error_answers_500_with_the_headers_and_without_the_exception_text(
     site: Site, tmp_path: Path
 ) -> None:

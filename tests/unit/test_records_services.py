@@ -86,7 +86,9 @@ def test_an_invalid_patient_is_refused_and_nothing_is_written(
         (s.ScoreEntry(-1, "current", NOW), r"scores\[0\]\.score: -1 is not a whole number"),
         (s.ScoreEntry(5, "average", NOW), r"scores\[0\]\.kind: 'average' is not one of current"),
         (
-            s.ScoreEntry(5, "current", dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)),
+            s.ScoreEntry(
+                5, "current", dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+            ),  # fixed at collection: far enough ahead to stay future during a long run
             r"scores\[0\]\.recorded_at: .* is in the future",
         ),
         (

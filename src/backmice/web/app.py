@@ -119,14 +119,6 @@ def _install_error_handlers(app: FastAPI) -> None:
             return _problems_json([Problem("", "the database is busy: try again")], 503)
         return _page(request, 503, "Busy", "The database is busy. Please try again.")
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        # the type only: an exception's text can hold record data
-        log.error("internal error %s on %s", type(exc).__name__, request.scope.get("route"))
-        if _wants_json(request):
-            return _problems_json([Problem("", "internal error")], 500)
-        return _page(request, 500, "Something went wrong", "Nothing was changed by this request.")
-
 
 def create_app(
     settings: Settings | None = None,

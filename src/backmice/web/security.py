@@ -7,10 +7,21 @@ a plain ASGI middleware: it only adds headers, so it costs next to nothing per r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 __all__ = ["COOKIE", "CSP", "SecurityHeaders"]
+
+log = logging.getLogger("backmice.web")
+
+_API_500 = b'{"errors":[{"field":"","message":"internal error"}]}'
+_PAGE_500 = (
+    b'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Something went '
+    b'wrong</title><link rel="stylesheet" href="/static/app.css"></head><body><main>'
+    b"<h1>Something went wrong</h1><p>Nothing was changed by this request.</p>"
+    b'<p><a href="/">Back to the start page</a></p></main></body></html>'
+)
 
 #: The session cookie: HttpOnly, Secure, SameSite=Lax; its value is an opaque token.
 COOKIE = "backmice_session"
@@ -69,4 +80,34 @@ class SecurityHeaders:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await with_headers(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            # Starlette answers unhandled errors from its outermost middleware, past this
+            # one, so the 500 is answered here instead: with these headers, and with
+            # nothing of the exception's text (which can hold record data)
+            if started:
+                raise
+            log.error("internal error %s on %s", type(exc).__name__, scope.get("route"))
+            api = str(scope.get("path", "")).startswith("/api/")
+            body = _API_500 if api else _PAGE_500
+            kind = b"application/json" if api else b"text/html; charset=utf-8"
+            await with_headers(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", kind),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
