@@ -49,6 +49,8 @@ _EVENTS = {
     "injection_test": ("injection_tests", "performed_at"),
     "treatment": ("treatments", "performed_at"),
     "note": ("notes", "written_at"),
+    "outcome_score": ("outcome_scores", "recorded_at"),
+    "plan_decision": ("plan_decisions", "decided_at"),
 }
 
 
