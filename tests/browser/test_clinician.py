@@ -66,10 +66,10 @@ def test_clicking_the_body_map_adds_nodules_where_clicked(
     page.goto(f"/patients/{patient.id}")
     assert page.locator("#body-map circle.nodule").count() == 0
     with page.expect_navigation():
-        click_map(page, 28, 38)  # left posterior iliac crest
+        click_map(page, 28, 46)  # on the drawn left iliac crest
     assert page.locator("#body-map circle.nodule").count() == 1
     with page.expect_navigation():
-        click_map(page, 71, 52)  # right buttock
+        click_map(page, 71, 72)  # right buttock, below the crest
     assert page.locator("#body-map circle.nodule").count() == 2
     panel = page.locator("#nodule-panel")
     assert "right" in panel.inner_text()
@@ -79,8 +79,8 @@ def test_clicking_the_body_map_adds_nodules_where_clicked(
         ("right", "buttock"),
     ]
     # where the click landed, to a map unit (the map is about 400 pixels across)
-    assert abs(nodules[0]["x"] - 28) < 1 and abs(nodules[0]["y"] - 38) < 1
-    assert abs(nodules[1]["x"] - 71) < 1 and abs(nodules[1]["y"] - 52) < 1
+    assert abs(nodules[0]["x"] - 28) < 1 and abs(nodules[0]["y"] - 46) < 1
+    assert abs(nodules[1]["x"] - 71) < 1 and abs(nodules[1]["y"] - 72) < 1
     screenshot(page, screenshot_dir, "flow-map-clicked")
     # a nodule's dot opens its history
     page.locator("#body-map a").first.click()

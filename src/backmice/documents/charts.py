@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from reportlab.graphics.shapes import (  # type: ignore[import-untyped, unused-ignore]
     Circle,
@@ -37,6 +38,7 @@ from backmice.documents.layout import (
     fmt_datetime,
     register_fonts,
 )
+from backmice.records.body_map import LANDMARKS, OUTLINE, Segment
 
 __all__ = [
     "MAX_SERIES",
@@ -46,7 +48,7 @@ __all__ = [
     "pain_series",
 ]
 
-OUTLINE = colors.HexColor("#9aa5b1")
+OUTLINE_COLOUR = colors.HexColor("#9aa5b1")
 BODY_FILL = colors.HexColor("#f5f7fa")
 LANDMARK = colors.HexColor("#bcc5cf")
 
@@ -86,60 +88,69 @@ def _map_point(x: float, y: float, height: float) -> tuple[float, float]:
     return _PAD + x * _SCALE, height - _PAD - y * _SCALE
 
 
+def _path(segments: Sequence[Segment], height: float, **style: Any) -> Path:
+    """A path of the shared body map (`records.body_map`) as a drawing path."""
+    path = Path(**style)
+    for op, points in segments:
+        xy = [
+            c
+            for i in range(0, len(points), 2)
+            for c in _map_point(points[i], points[i + 1], height)
+        ]
+        if op == "M":
+            path.moveTo(*xy)
+        elif op == "L":
+            path.lineTo(*xy)
+        elif op == "C":
+            path.curveTo(*xy)
+        else:
+            path.closePath()
+    return path
+
+
+#: Landmark style (see `records.body_map.Landmark`) -> stroke width and dash pattern.
+_LANDMARK_STYLE: dict[str, tuple[float, list[float] | None]] = {
+    "bone": (1.2, None),
+    "crest": (0.8, [3, 2]),
+    "fold": (0.7, None),
+    "dimple": (0.6, None),
+}
+
+
 def _outline(height: float) -> Path:
     """The back of the torso from the lower ribs to the upper thighs."""
-
-    def p(x: float, y: float) -> tuple[float, float]:
-        return _map_point(x, y, height)
-
-    path = Path(strokeColor=OUTLINE, strokeWidth=0.9, fillColor=BODY_FILL)
-    path.moveTo(*p(14, 0))
-    path.curveTo(*p(16, 8), *p(18, 18), *p(16, 27))  # waist
-    path.curveTo(*p(13, 36), *p(4, 44), *p(3, 58))  # hip flare
-    path.curveTo(*p(2, 72), *p(3, 86), *p(6, 100))  # buttock to thigh
-    path.lineTo(*p(47.5, 100))
-    path.curveTo(*p(48.5, 95), *p(49.5, 93), *p(50, 92))  # between the thighs
-    path.curveTo(*p(50.5, 93), *p(51.5, 95), *p(52.5, 100))
-    path.lineTo(*p(94, 100))
-    path.curveTo(*p(97, 86), *p(98, 72), *p(97, 58))
-    path.curveTo(*p(96, 44), *p(87, 36), *p(84, 27))
-    path.curveTo(*p(82, 18), *p(84, 8), *p(86, 0))
-    path.closePath()
-    return path
+    return _path(OUTLINE, height, strokeColor=OUTLINE_COLOUR, strokeWidth=0.9, fillColor=BODY_FILL)
 
 
 def _landmarks(height: float) -> Group:
     """Spine, sacrum, natal cleft, iliac crests, sacral dimples and gluteal folds."""
-
-    def p(x: float, y: float) -> tuple[float, float]:
-        return _map_point(x, y, height)
-
     group = Group()
-    group.add(Line(*p(50, 0), *p(50, 58), strokeColor=LANDMARK, strokeWidth=1.6))
-    for y in range(4, 56, 11):  # lumbar vertebrae, as short bars across the spine line
-        group.add(Line(*p(47.5, y), *p(52.5, y), strokeColor=LANDMARK, strokeWidth=1.2))
-    sacrum = Path(strokeColor=LANDMARK, strokeWidth=0.8, fillColor=None)
-    sacrum.moveTo(*p(41, 58))
-    sacrum.lineTo(*p(59, 58))
-    sacrum.curveTo(*p(56, 68), *p(53, 76), *p(50, 81))
-    sacrum.curveTo(*p(47, 76), *p(44, 68), *p(41, 58))
-    group.add(sacrum)
-    group.add(Line(*p(50, 81), *p(50, 92), strokeColor=OUTLINE, strokeWidth=0.7))
-    for side in (-1, 1):
-
-        def q(x: float, y: float, s: int = side) -> tuple[float, float]:
-            return p(50 + s * (x - 50), y)
-
-        crest = Path(strokeColor=LANDMARK, strokeWidth=0.8, fillColor=None, strokeDashArray=[3, 2])
-        crest.moveTo(*q(42, 59))
-        crest.curveTo(*q(33, 44), *q(18, 40), *q(8, 47))
-        group.add(crest)
-        fold = Path(strokeColor=LANDMARK, strokeWidth=0.7, fillColor=None)
-        fold.moveTo(*q(47, 91))
-        fold.curveTo(*q(38, 96), *q(22, 96), *q(10, 91))
-        group.add(fold)
-        cx, cy = q(43, 61)
-        group.add(Circle(cx, cy, 0.9 * mm, strokeColor=LANDMARK, fillColor=None, strokeWidth=0.6))
+    for mark in LANDMARKS:
+        width, dash = _LANDMARK_STYLE[mark.style]
+        if mark.radius:
+            x, y = mark.path[0][1][:2]
+            cx, cy = _map_point(x, y, height)
+            group.add(
+                Circle(
+                    cx,
+                    cy,
+                    mark.radius * _SCALE,
+                    strokeColor=LANDMARK,
+                    fillColor=None,
+                    strokeWidth=width,
+                )
+            )
+        else:
+            group.add(
+                _path(
+                    mark.path,
+                    height,
+                    strokeColor=LANDMARK,
+                    strokeWidth=width,
+                    fillColor=None,
+                    strokeDashArray=dash,
+                )
+            )
     return group
 
 

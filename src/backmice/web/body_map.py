@@ -1,38 +1,39 @@
-"""The posterior torso body map: coordinates, the outline drawn on screen, and the
-region and side suggested for a point.
-
-Coordinates are the record's (see records/domain.py): x 0-100 across the back seen from
-behind (the person's left at x < 50), y 0 (lower ribs) to 100 (upper thighs), spine at
-x = 50. A clinician can always change the suggested region.
-
-    >>> suggest(30, 38)
-    ('left', 'posterior_iliac_crest')
-    >>> suggest(50, 80)
-    ('midline', 'natal_cleft')
-"""
+"""The body map as the patient page draws it: the shared geometry
+(`backmice.records.body_map`) turned into SVG path data once, on first use, so every
+page view reuses the same strings."""
 
 from __future__ import annotations
 
-__all__ = ["OUTLINE", "suggest"]
+from dataclasses import dataclass
+from functools import cache
 
-#: SVG path of the outline in map coordinates (viewBox 0 0 100 100).
-OUTLINE = (
-    "M 22 0 L 78 0 C 80 12 82 22 86 32 C 92 46 94 60 92 74 C 90 86 84 96 78 100 "
-    "L 54 100 L 50 88 L 46 100 L 22 100 C 16 96 10 86 8 74 C 6 60 8 46 14 32 "
-    "C 18 22 20 12 22 0 Z"
-)
+from backmice.records.body_map import LANDMARKS, OUTLINE, suggest, svg_path
+
+__all__ = ["SvgBodyMap", "SvgLandmark", "body_map_svg", "suggest"]
 
 
-def suggest(x: float, y: float) -> tuple[str, str]:
-    """The side and the `location` region a point most likely belongs to."""
-    off = abs(x - 50)
-    side = "midline" if off <= 2 else ("left" if x < 50 else "right")
-    if y < 30:
-        region = "lumbar_paraspinal" if off < 16 else "flank"
-    elif y < 45:
-        region = "lumbosacral" if off < 7 else ("posterior_iliac_crest" if off < 34 else "flank")
-    elif y < 64:
-        region = "lumbosacral" if off < 5 else ("sacroiliac" if off < 16 else "buttock")
-    else:
-        region = "natal_cleft" if off < 4 else "buttock"
-    return side, region
+@dataclass(frozen=True, slots=True)
+class SvgLandmark:
+    """One landmark for the template: a path (`d`) or a circle (`radius` > 0)."""
+
+    style: str
+    d: str
+    x: float
+    y: float
+    radius: float
+
+
+@dataclass(frozen=True, slots=True)
+class SvgBodyMap:
+    outline: str
+    landmarks: tuple[SvgLandmark, ...]
+
+
+@cache
+def body_map_svg() -> SvgBodyMap:
+    """The outline and landmarks as SVG path data, in map coordinates."""
+    marks = []
+    for mark in LANDMARKS:
+        x, y = mark.path[0][1][:2]
+        marks.append(SvgLandmark(mark.style, svg_path(mark.path), x, y, mark.radius))
+    return SvgBodyMap(svg_path(OUTLINE), tuple(marks))

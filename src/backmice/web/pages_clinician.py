@@ -22,7 +22,7 @@ from backmice.records import domain, services
 from backmice.records.services.care import care_history
 from backmice.records.services.red_flags import reviews_in
 from backmice.web.app import templates
-from backmice.web.body_map import OUTLINE, suggest
+from backmice.web.body_map import body_map_svg, suggest
 from backmice.web.deps import (
     Principal,
     clinician,
@@ -165,7 +165,7 @@ def patient_page(
         nav="patients",
         patient=record["patient"],
         nodules=record["nodules"],
-        outline=OUTLINE,
+        body_map=body_map_svg(),
         latest=latest,
         plan=_plan(record, request, patient.id),
         pain=pain,
