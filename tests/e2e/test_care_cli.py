@@ -88,6 +88,25 @@ def test_an_injection_without_a_patient_reads_the_test_and_reassesses_a_file(
     assert not (Path(home["BACKMICE_DATA_DIR"]) / "backmice.db").exists()  # nothing stored
 
 
+def test_a_nodule_without_side_or_region_gets_them_from_its_place_on_the_map(
+    home: dict[str, str], patient: tuple[str, str]
+) -> None:
+    pid, _ = patient
+    added = run(home, "nodule", "add", "--patient", pid, "--x", "71", "--y", "47")
+    assert added.returncode == 0, added.stderr
+    chosen = run(
+        home, "nodule", "add", "--patient", pid, "--x", "71", "--y", "47", "--region", "flank"
+    )
+    assert chosen.returncode == 0, chosen.stderr
+    shown = json.loads(run(home, "patient", "show", pid, "--format", "json").stdout)
+    by_id = {n["id"]: n for n in shown["nodules"]}
+    suggested, overridden = by_id[added.stdout.strip()], by_id[chosen.stdout.strip()]
+    assert (suggested["side"], suggested["region"]) == ("right", "posterior_iliac_crest")
+    assert (overridden["side"], overridden["region"]) == ("right", "flank")
+    off_map = run(home, "nodule", "add", "--patient", pid, "--x", "140", "--y", "47")
+    assert off_map.returncode == 2 and "x: 140" in off_map.stderr, off_map.stderr
+
+
 def test_bad_care_input_names_the_field_and_writes_nothing(
     home: dict[str, str], patient: tuple[str, str]
 ) -> None:

@@ -24,6 +24,7 @@ from backmice.engine import Engine
 from backmice.engine.contract import DISCLAIMER
 from backmice.errors import InvalidInput, Problem
 from backmice.records import services
+from backmice.records.body_map import suggest
 
 __all__ = [
     "due_command",
@@ -84,12 +85,22 @@ def nodule_add(
     patient: PatientOption,
     x: Annotated[float, typer.Option(help="Across the map, 0 (left edge) to 100 (right).")],
     y: Annotated[float, typer.Option(help="Down the map, 0 (lower ribs) to 100 (thighs).")],
-    side: Annotated[str, typer.Option(help="left, right or midline (the person's side).")],
-    region: Annotated[str, typer.Option(help="e.g. posterior_iliac_crest, sacroiliac.")],
+    side: Annotated[
+        str | None,
+        typer.Option(help="left, right or midline (the person's side); suggested from x."),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(help="e.g. posterior_iliac_crest, sacroiliac; suggested from x and y."),
+    ] = None,
     label: Annotated[str, typer.Option(help="A short label, e.g. L1.")] = "",
     size_cm: Annotated[float | None, typer.Option(help="Largest diameter in cm.")] = None,
 ) -> None:
-    """Put a nodule on the patient's body map; prints its id."""
+    """Put a nodule on the patient's body map; prints its id. Side and region not given
+    are read from the point, as the web page's map does."""
+    suggested_side, suggested_region = suggest(x, y)
+    side = side or suggested_side
+    region = region or suggested_region
     store = open_store()
     try:
         nodule = store.run(
