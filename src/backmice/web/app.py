@@ -151,6 +151,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.store = opened
+    # SQLite reads are in-process library calls: `deps` runs the session check inline
+    app.state.reads_in_loop = opened.is_sqlite
     app.state.engine = Engine()
     app.state.settings = settings
     app.state.secure_cookies = secure_cookies
