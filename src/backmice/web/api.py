@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
@@ -116,13 +117,17 @@ class Strict(BaseModel):
         "requestBody": {"required": True, "content": {"application/json": {"schema": _CASE}}}
     },
 )
-async def assess(request: Request, principal: Anyone, _: Checked) -> dict[str, Any]:
+async def assess(request: Request, principal: Anyone, _: Checked) -> Response:
     """Assess one case (backmice.assessment/1): differential, red flags, triage, next steps."""
+    # Parsed and written with orjson, as `backmice assess` does, and answered as bytes:
+    # FastAPI would otherwise validate and serialise the ~20 KB result through pydantic
+    # (the response schema above is declared, so the OpenAPI document is unchanged)
     try:
-        doc = await request.json()
-    except ValueError:
-        raise InvalidRecord([Problem("body", "is not valid JSON")]) from None
-    return engine(request).assess(doc)
+        doc = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        where = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+        raise InvalidRecord([Problem("body", f"is not valid JSON ({where})")]) from None
+    return Response(orjson.dumps(engine(request).assess(doc)), media_type="application/json")
 
 
 class InterviewState(Strict):
