@@ -1,6 +1,7 @@
-"""`RecordStore.read` on real SQLite and PostgreSQL: it reads what is committed, writes
-nothing, and on SQLite does not wait for a writer (the web app checks every request's
-session this way, so a writer's commit must not hold up every request)."""
+"""Reads that take no write lock, on real SQLite and PostgreSQL: `RecordStore.read`
+reads what is committed, writes nothing, and on SQLite does not wait for a writer; the
+web app's session check (`RecordStore.session_and_user`) reads what the repositories
+read. Every request makes that check, so a writer's commit must not hold it up."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from sqlalchemy.exc import DBAPIError
 
 from backmice.records import domain
 from backmice.records.orm import TABLES
+from backmice.records.repository import field_values
+from backmice.records.services import accounts
 from backmice.records.store import RecordStore
 from backmice.records.unit_of_work import AbstractUnitOfWork
 
@@ -88,8 +91,42 @@ def test_on_sqlite_a_read_does_not_wait_for_a_writer_and_sees_the_last_commit(
         # here (and then retry); a read answers at once
         found = reading.result(timeout=10)
         assert found is not None and found.name == "Read Only"
+        # and so does the web app's session check of every request
+        assert pool.submit(store.session_and_user, "no-such-id").result(timeout=10) is None
     finally:
         writer.execute("ROLLBACK")  # first, so that a waiting read can end
         writer.close()
         pool.shutdown()
         store.close()
+
+
+def test_the_session_check_reads_the_session_and_its_user_as_the_repositories_do(
+    store: RecordStore,
+) -> None:
+    account = store.run(
+        lambda uow: accounts.create_user(
+            uow,
+            "test:setup",
+            username="dr.read",
+            display_name="Dr Read",
+            role="clinician",
+            password="a long enough password 9",
+            clinic="north",
+        )
+    )
+    signed = store.run(lambda uow: accounts.sign_in(uow, "dr.read", "a long enough password 9"))
+    session_id = accounts.session_id_of(signed.token)
+    assert session_id is not None
+
+    found = store.session_and_user(session_id)
+
+    assert found is not None
+    session, user = found
+    stored_session = store.read(lambda uow: uow.sessions.get(session_id))
+    stored_user = store.read(lambda uow: uow.users.get(account.id))
+    assert field_values(session) == field_values(stored_session)
+    assert user is not None and field_values(user) == field_values(stored_user)
+    assert session.expires_at.tzinfo is not None  # read back timezone-aware, as the ORM does
+    assert store.session_and_user(accounts.session_id_of("no such token") or "") is None
+    store.run(lambda uow: accounts.set_active(uow, "test:admin", account.id, False, clinic="north"))
+    assert store.session_and_user(session_id) is None  # deactivating ended the session

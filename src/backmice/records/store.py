@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 
-from backmice.records import migrate
+from backmice.records import domain, migrate, session_reads
 from backmice.records.database import is_sqlite, open_engine, read_only
 from backmice.records.orm import map_domain
 from backmice.records.unit_of_work import (
@@ -35,7 +35,8 @@ class RecordStore:
         map_domain()
         self.engine = engine
         self._sessions = session_factory(engine)
-        self._read_sessions = session_factory(read_only(engine))
+        self._read_engine = read_only(engine)
+        self._read_sessions = session_factory(self._read_engine)
 
     @classmethod
     def open(cls, url: str, upgrade: bool = True) -> RecordStore:
@@ -65,6 +66,11 @@ class RecordStore:
         (the session check of every web request), or for reads whose service call
         audits them. Its unit of work refuses to commit."""
         return run_in_transaction(lambda: ReadOnlyUnitOfWork(self._read_sessions), work)
+
+    def session_and_user(self, session_id: str) -> tuple[domain.Session, domain.User | None] | None:
+        """A web session and its user, in one read-only query (`session_reads`): the
+        check every web request makes, kept off the unit-of-work path."""
+        return session_reads.session_and_user(self._read_engine, session_id)
 
     def close(self) -> None:
         """Release every connection."""

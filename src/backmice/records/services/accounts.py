@@ -38,8 +38,10 @@ __all__ = [
     "csrf_matches",
     "end_session",
     "has_accounts",
+    "judge_session",
     "list_users",
     "look_up_session",
+    "session_id_of",
     "session_user",
     "set_active",
     "sign_in",
@@ -329,7 +331,7 @@ def session_user(
 
 @dataclass(frozen=True, slots=True)
 class SessionLookup:
-    """What `look_up_session` found, without writing anything."""
+    """What a read-only session check found, without writing anything."""
 
     #: The user and session, when the session is valid and needs no write.
     found: tuple[domain.User, domain.Session] | None
@@ -338,24 +340,40 @@ class SessionLookup:
     needs_write: bool
 
 
+def session_id_of(token: str) -> str | None:
+    """The id the database keeps for a cookie's token (its SHA-256), or None for a value
+    that cannot be a token."""
+    if not token or not isinstance(token, str) or len(token) > 200:
+        return None
+    return _token_id(token)
+
+
+def judge_session(
+    found: tuple[domain.Session, domain.User | None] | None, at: dt.datetime | None = None
+) -> SessionLookup:
+    """`session_user`'s decision about a session and its user as read (by
+    `look_up_session`, or in one query by the web app), without writing: the same answer
+    for a session that is valid and was seen within `TOUCH_EVERY`, which is nearly every
+    request; otherwise `needs_write` (it has ended, its user is gone or inactive, or it
+    is due a touch), and the caller runs `session_user` to end or touch it."""
+    if found is None:
+        return SessionLookup(None, needs_write=False)
+    session, user = found
+    when = at or now()
+    if _ended(session, when) or user is None or not user.active or _due_a_touch(session, when):
+        return SessionLookup(None, needs_write=True)
+    return SessionLookup((user, session), needs_write=False)
+
+
 def look_up_session(
     uow: AbstractUnitOfWork, token: str, at: dt.datetime | None = None
 ) -> SessionLookup:
-    """`session_user` for a unit of work that only reads (`RecordStore.read`), as every
-    request of the web app does: the same answer for a session that is valid and was
-    seen within `TOUCH_EVERY`, which is nearly every request; otherwise `needs_write`
-    (it has ended, its user is gone or inactive, or it is due a touch), and the caller
-    runs `session_user` to end or touch it."""
-    if not token or len(token) > 200:
-        return SessionLookup(None, needs_write=False)
-    when = at or now()
-    session = uow.sessions.get(_token_id(token))
+    """`judge_session` over what a unit of work reads; writes nothing."""
+    session_id = session_id_of(token)
+    session = None if session_id is None else uow.sessions.get(session_id)
     if session is None:
         return SessionLookup(None, needs_write=False)
-    user = None if _ended(session, when) else uow.users.get(session.user_id)
-    if user is None or not user.active or _due_a_touch(session, when):
-        return SessionLookup(None, needs_write=True)
-    return SessionLookup((user, session), needs_write=False)
+    return judge_session((session, uow.users.get(session.user_id)), at)
 
 
 def end_session(uow: AbstractUnitOfWork, token: str) -> None:
