@@ -246,8 +246,10 @@ def patient_record(request: Request, patient: Patient, principal: Anyone) -> dic
 
 
 class NoduleIn(Strict):
-    x: float = Field(ge=0, le=100)
-    y: float = Field(ge=0, le=100)
+    # strict: a JSON number only (pydantic would take true or "2" as well, which the
+    # schema refuses; schemathesis found it)
+    x: float = Field(ge=0, le=100, strict=True)
+    y: float = Field(ge=0, le=100, strict=True)
     side: Literal["left", "right", "midline"]
     region: Literal[
         "posterior_iliac_crest",
@@ -260,7 +262,7 @@ class NoduleIn(Strict):
         "other",
     ]
     label: str = Field(default="", max_length=32)
-    size_cm: float | None = Field(default=None, gt=0, le=50)
+    size_cm: float | None = Field(default=None, gt=0, le=50, strict=True)
 
 
 class Created(BaseModel):
@@ -289,7 +291,7 @@ def add_nodule(
 
 
 class ScoreIn(Strict):
-    score: int = Field(ge=0, le=10)
+    score: int = Field(ge=0, le=10, strict=True)  # a JSON integer: not true, not "7"
     kind: Literal["current", "worst", "with_pressure"] = "current"
     recorded_at: dt.datetime | None = None
     nodule_id: str | None = Field(default=None, max_length=36)
