@@ -162,6 +162,11 @@ def create_app(
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry would export request spans with their paths (which
+        # hold record ids) and log validation failures and exceptions with their
+        # messages (which can hold record data) to any provider the environment sets
+        # up: off, like uvicorn's access log. It also costs a provider look-up per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.store = opened
     # SQLite reads are in-process library calls: `deps` runs the session check inline
