@@ -62,9 +62,10 @@ class RecordStore:
     def read(self, work: Callable[[AbstractUnitOfWork], R]) -> R:
         """Run work that only reads, in a transaction that cannot write: it takes no lock
         on SQLite (so it never waits for a writer to commit) and is READ ONLY on
-        PostgreSQL. Reading a record is audited, so this is for what is not a record
-        (the session check of every web request), or for reads whose service call
-        audits them. Its unit of work refuses to commit."""
+        PostgreSQL. Reading a record is audited, so this is for what is not a record,
+        or for reads whose service call audits them (the web app's access checks on
+        a patient in the path, which the route's service call then audits). Its unit
+        of work refuses to commit."""
         return run_in_transaction(lambda: ReadOnlyUnitOfWork(self._read_sessions), work)
 
     def session_and_user(self, session_id: str) -> tuple[domain.Session, domain.User | None] | None:
