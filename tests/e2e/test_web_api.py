@@ -145,6 +145,37 @@ def test_the_api_answers_every_generated_request_as_its_schema_says(
     assert positive <= answered, f"never a success: {sorted(positive - answered)}"
 
 
+def test_the_assessment_is_the_engines_result_for_the_same_case(api: Api) -> None:
+    with TestClient(api.app, base_url="https://testserver") as client:
+        response = client.post("/api/v1/assess", json=SPEC_EXAMPLE, headers=api.headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == Engine().assess(dict(SPEC_EXAMPLE))
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"age": 52,', "is not valid JSON (unexpected end of data at line 1 column 12)"),
+        (b'{"age": NaN}', "is not valid JSON (unexpected character, expected a JSON value"),
+        (b"\xff", "is not valid JSON (str is not valid UTF-8"),
+    ],
+)
+def test_a_case_that_is_not_json_is_refused_saying_where(
+    api: Api, body: bytes, message: str
+) -> None:
+    with TestClient(api.app, base_url="https://testserver") as client:
+        response = client.post(
+            "/api/v1/assess",
+            content=body,
+            headers={**api.headers, "Content-Type": "application/json"},
+        )
+    assert response.status_code == 422
+    [problem] = response.json()["errors"]
+    assert problem["field"] == "body"
+    assert problem["message"].startswith(message)
+
+
 def test_a_body_that_is_not_utf8_is_refused_with_the_apis_own_error_shape(api: Api) -> None:
     # found by the test above: FastAPI answered 400 {"detail": ...}, undocumented
     with TestClient(api.app, base_url="https://testserver") as client:

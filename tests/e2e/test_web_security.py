@@ -638,6 +638,60 @@ def test_signing_out_ends_the_session(site: Site) -> None:
         assert client.get("/me").headers["location"] == "/login"
 
 
+def _sessions_of(site: Site, username: str) -> list[Any]:
+    def work(uow: Any) -> list[Any]:
+        [user] = uow.users.where(username=username)
+        return list(uow.sessions.where(user_id=user.id))
+
+    return site.store.run(work)
+
+
+def test_a_session_due_its_touch_is_touched_by_the_next_request_and_kept(site: Site) -> None:
+    # requests read the session without writing; one seen over a minute ago is written
+    _add_user(site.store, "seen.earlier", "clinician")
+    signed = site.store.run(
+        lambda uow: accounts.sign_in(
+            uow, "seen.earlier", PASSWORD, at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        )
+    )
+    [before] = _sessions_of(site, "seen.earlier")
+    with site.client(signed.token) as client:
+        assert client.get("/api/v1/me").status_code == 200
+        [touched] = _sessions_of(site, "seen.earlier")
+        assert touched.last_seen_at > before.last_seen_at + dt.timedelta(minutes=4)
+        assert client.get("/api/v1/me").status_code == 200
+    [again] = _sessions_of(site, "seen.earlier")
+    assert again.last_seen_at == touched.last_seen_at  # within the minute: no write
+
+
+def test_an_idle_session_is_refused_and_removed(site: Site) -> None:
+    _add_user(site.store, "gone.idle", "clinician")
+    idle = dt.datetime.now(dt.UTC) - accounts.IDLE_TIMEOUT - dt.timedelta(minutes=1)
+    signed = site.store.run(lambda uow: accounts.sign_in(uow, "gone.idle", PASSWORD, at=idle))
+    assert len(_sessions_of(site, "gone.idle")) == 1
+    with site.client(signed.token) as client:
+        assert client.get("/api/v1/me").status_code == 401
+    assert _sessions_of(site, "gone.idle") == []
+
+
+def test_a_deactivated_account_is_refused_at_its_next_request(site: Site) -> None:
+    _add_user(site.store, "soon.gone", "clinician")
+    token, _ = site.sign_in("soon.gone")
+    with site.client(token) as client:
+        assert client.get("/api/v1/me").status_code == 200
+        # what another worker (or the admin pages) does: the database is the only state
+        site.store.run(
+            lambda uow: accounts.set_active(
+                uow,
+                "test:admin",
+                uow.users.where(username="soon.gone")[0].id,
+                False,
+                clinic="main",
+            )
+        )
+        assert client.get("/api/v1/me").status_code == 401
+
+
 def test_five_failed_sign_ins_lock_the_name_even_against_the_right_password(
     site: Site,
 ) -> None:

@@ -118,6 +118,55 @@ def test_an_idle_or_expired_session_ends() -> None:
     assert a.session_user(uow, kept.token, at=T0 + a.SESSION_LIFETIME) is None
 
 
+@pytest.mark.parametrize(
+    ("situation", "needs_write"),
+    [
+        ("just signed in", False),
+        ("seen half a minute ago", False),
+        ("due its once-a-minute touch", True),
+        ("idle too long", True),
+        ("past its lifetime", True),
+        ("its account deactivated", True),
+        ("an unknown token", False),
+        ("no token", False),
+    ],
+)
+def test_the_read_only_session_look_up_writes_nothing_and_agrees_with_session_user(
+    situation: str, needs_write: bool
+) -> None:
+    uow = FakeUnitOfWork()
+    user = clinician(uow)
+    signed = a.sign_in(uow, "dr.a", PASSWORD, at=T0)
+    token, at = signed.token, T0
+    if situation == "seen half a minute ago":
+        at = T0 + dt.timedelta(seconds=30)
+    elif situation == "due its once-a-minute touch":
+        at = T0 + a.TOUCH_EVERY + dt.timedelta(seconds=1)
+    elif situation == "idle too long":
+        at = T0 + a.IDLE_TIMEOUT
+    elif situation == "past its lifetime":
+        at = T0 + a.SESSION_LIFETIME
+    elif situation == "its account deactivated":
+        user.active = False  # as if changed behind the sessions' back
+    elif situation == "an unknown token":
+        token = "forged-token"
+    elif situation == "no token":
+        token = ""
+    [session] = uow.sessions.items.values()
+    seen, commits = session.last_seen_at, uow.commits
+
+    lookup = a.look_up_session(uow, token, at=at)
+
+    assert lookup.needs_write is needs_write
+    assert (uow.commits, session.last_seen_at, len(uow.sessions.items)) == (commits, seen, 1)
+    decided = a.session_user(uow, token, at=at)
+    if needs_write:
+        assert lookup.found is None  # the caller must ask session_user, which decides
+    else:
+        assert lookup.found == decided
+        assert uow.commits == commits  # nothing was due: session_user wrote nothing either
+
+
 def test_signing_out_ends_the_session_and_is_audited() -> None:
     uow = FakeUnitOfWork()
     clinician(uow)

@@ -150,6 +150,9 @@ def serve_command(
         port=port,
         workers=workers,
         access_log=False,  # request lines carry ids and search text: never logged
+        # the C parser (a dependency), not the pure-Python h11 that uvicorn falls back to
+        # without it: h11 was about an eighth of an assessment call's server time
+        http="httptools",
         log_level="warning",
         proxy_headers=True,
     )

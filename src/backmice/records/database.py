@@ -4,7 +4,12 @@ SQLite is set up for a medical record that must never lose an acknowledged write
 write-ahead logging, `synchronous=FULL` (a commit is on disk before it returns),
 foreign keys enforced, and every transaction started with `BEGIN IMMEDIATE` so that
 concurrent writers queue on the busy timeout instead of failing half-way. Every
-service call writes an audit row, so every unit of work is a write transaction.
+service call writes an audit row, so its unit of work is a write transaction.
+
+`read_only(engine)` is the same database for work that only reads (the web app's
+session check on every request): on SQLite its transactions begin `DEFERRED`, which in
+write-ahead logging takes no lock, so a read never queues behind a writer's commit;
+on PostgreSQL they are `READ ONLY`, so the server refuses any write in them.
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "is_sqlite", "open_engine"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "is_sqlite", "open_engine", "read_only"]
+
+#: The execution option that makes a SQLite transaction begin DEFERRED (see `read_only`).
+_READ_ONLY = "backmice_read_only"
 
 #: How long a SQLite writer waits for another to finish before the retry loop steps in.
 BUSY_TIMEOUT_SECONDS = 30
@@ -43,6 +51,13 @@ def open_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True)
 
 
+def read_only(engine: Engine) -> Engine:
+    """`engine` (same pool, same connections) for transactions that only read."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{_READ_ONLY: True})
+    return engine.execution_options(postgresql_readonly=True)
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event start transactions (pysqlite's own BEGIN is deferred).
     dbapi_connection.isolation_level = None
@@ -55,4 +70,5 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    reading = connection.get_execution_options().get(_READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")

@@ -34,7 +34,13 @@ from backmice.records.repository import (
     SqlAlchemyRepository,
 )
 
-__all__ = ["AbstractUnitOfWork", "FakeUnitOfWork", "SqlAlchemyUnitOfWork", "run_in_transaction"]
+__all__ = [
+    "AbstractUnitOfWork",
+    "FakeUnitOfWork",
+    "ReadOnlyUnitOfWork",
+    "SqlAlchemyUnitOfWork",
+    "run_in_transaction",
+]
 
 R = TypeVar("R")
 
@@ -134,6 +140,14 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     def flush(self) -> None:
         self.session.flush()
+
+
+class ReadOnlyUnitOfWork(SqlAlchemyUnitOfWork):
+    """A unit of work over a read-only engine (`RecordStore.read`): it cannot commit, so
+    whatever its work changes is rolled back when it ends."""
+
+    def commit(self) -> None:
+        raise RuntimeError("a read-only unit of work cannot commit: use RecordStore.run")
 
 
 class FakeUnitOfWork(AbstractUnitOfWork):

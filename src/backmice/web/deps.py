@@ -14,10 +14,12 @@ the answer reveals nothing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from backmice.engine import Engine
 from backmice.errors import NotAllowed, RecordNotFound
@@ -84,27 +86,59 @@ def engine(request: Request) -> Engine:
     return request.app.state.engine  # type: ignore[no-any-return]
 
 
-def optional_principal(request: Request) -> Principal | None:
-    """The signed-in user, or None (cached on the request)."""
+async def optional_principal(request: Request) -> Principal | None:
+    """The signed-in user, or None (cached on the request).
+
+    The session is checked against the database on every request, so a sign-out or a
+    deactivation counts at once, in every worker: in one read-only query
+    (`RecordStore.session_and_user`; through a unit of work it was over half the cost
+    of an assessment call). Only a session that has ended or is due its once-a-minute
+    touch takes a write, through `accounts.session_user`. On SQLite the read is a call
+    into the library that takes no lock, cheaper than handing it to a thread, so it
+    runs here; on PostgreSQL it is a round trip over the network, so it waits in the
+    thread pool as sync routes do. Dependencies that decide nothing from the database
+    are `async` for the same reason: a sync one costs a thread hop.
+    """
     if hasattr(request.state, "principal"):
         return request.state.principal  # type: ignore[no-any-return]
     token = request.cookies.get(COOKIE, "")
-    found = store(request).run(lambda uow: accounts.session_user(uow, token)) if token else None
+    found = await _session_user(request, token) if token else None
     principal = None if found is None else Principal(found[0], found[1], token)
     request.state.principal = principal
     return principal
 
 
-def signed_in(
-    principal: Annotated[Principal | None, Depends(optional_principal)],
-) -> Principal:
+async def _session_user(request: Request, token: str) -> tuple[domain.User, domain.Session] | None:
+    records = store(request)
+    session_id = accounts.session_id_of(token)
+    if session_id is None:
+        return None
+    if request.app.state.reads_in_loop:
+        found = records.session_and_user(session_id)
+    else:
+        found = await run_in_threadpool(records.session_and_user, session_id)
+    lookup = accounts.judge_session(found)
+    if not lookup.needs_write:
+        return lookup.found
+    return await run_in_threadpool(records.run, lambda uow: accounts.session_user(uow, token))
+
+
+async def signed_in(request: Request) -> Principal:
+    """The signed-in user, or `NotSignedIn`.
+
+    This and the checks below call each other directly rather than through `Depends`:
+    FastAPI spends more time solving each level of a dependency tree than these
+    checks take, and the principal is cached on the request either way.
+    """
+    principal = await optional_principal(request)
     if principal is None:
         raise NotSignedIn
     return principal
 
 
-def _role(*roles: str) -> object:
-    def check(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
+def _role(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
+    async def check(request: Request) -> Principal:
+        principal = await signed_in(request)
         if principal.role not in roles:
             raise NotAllowed(f"this page is for {' or '.join(roles)} accounts")
         return principal
@@ -118,8 +152,9 @@ admin = _role("admin")
 clinician_or_patient = _role("clinician", "patient")
 
 
-async def csrf(request: Request, principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
+async def csrf(request: Request) -> Principal:
     """Unsafe requests must carry this session's CSRF token (form field or header)."""
+    principal = await signed_in(request)
     if request.method in _UNSAFE:
         offered = request.headers.get(CSRF_HEADER)
         if offered is None and request.headers.get("content-type", "").startswith(
@@ -147,8 +182,9 @@ def patient_access(
     request: Request,
     principal: Annotated[Principal, Depends(signed_in)],
 ) -> domain.Patient:
-    """The patient named in the path, if this user may see them; otherwise 404."""
-    patient = store(request).run(lambda uow: uow.patients.get(patient_id))
+    """The patient named in the path, if this user may see them; otherwise 404. (Only
+    a read: the route's service call audits the access.)"""
+    patient = store(request).read(lambda uow: uow.patients.get(patient_id))
     if patient is None or not may_see_patient(principal.user, patient):
         raise RecordNotFound(f"patient {patient_id!r} does not exist")
     return patient
@@ -159,7 +195,7 @@ def own_patient(
 ) -> domain.Patient:
     """A patient account's own record."""
     patient_id = principal.user.patient_id or ""
-    patient = store(request).run(lambda uow: uow.patients.get(patient_id))
+    patient = store(request).read(lambda uow: uow.patients.get(patient_id))
     if patient is None:
         raise RecordNotFound("this account's record does not exist")
     return patient
@@ -171,7 +207,7 @@ def nodule_access(
     patient: Annotated[domain.Patient, Depends(patient_access)],
 ) -> domain.Nodule:
     """A nodule named in the path that belongs to the patient in the path."""
-    nodule = store(request).run(lambda uow: uow.nodules.get(nodule_id))
+    nodule = store(request).read(lambda uow: uow.nodules.get(nodule_id))
     if nodule is None or nodule.patient_id != patient.id:
         raise RecordNotFound(f"nodule {nodule_id!r} does not exist")
     return nodule

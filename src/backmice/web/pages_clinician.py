@@ -128,7 +128,7 @@ def _list_with_problems(
 
 
 def _plan(record: dict[str, Any], request: Request, patient_id: str) -> Any:
-    history = store(request).run(lambda uow: care_history(uow, patient_id))
+    history = store(request).read(lambda uow: care_history(uow, patient_id))
     return propose_plan(default_pathway(), history, dt.datetime.now(dt.UTC).date())
 
 

@@ -7,6 +7,9 @@ or "estimate" (an expert estimate, never presented as evidence from a study).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from backmice.engine import Engine
@@ -42,13 +45,23 @@ def _cited(ref: Reference) -> str:
 
 
 def result_context(engine: Engine) -> dict[str, Any]:
-    """Template context for showing results and red flags."""
+    """Template context for showing results and red flags (a new dict each call; the
+    labels and citations in it are built once per engine and shared, read-only)."""
+    return dict(_knowledge_context(engine))
+
+
+@functools.lru_cache(maxsize=8)
+def _knowledge_context(engine: Engine) -> Mapping[str, Any]:
     kb = engine.kb
-    return {
-        "labels": {f.id: f.label for f in kb.findings},
-        "references": {key: _cited(ref) for key, ref in kb.references.items()},
-        "review_reasons": REVIEW_REASONS,
-        "shown_value": shown_value,
-        "percent": percent,
-        "who": who,
-    }
+    return MappingProxyType(
+        {
+            "labels": MappingProxyType({f.id: f.label for f in kb.findings}),
+            "references": MappingProxyType(
+                {key: _cited(ref) for key, ref in kb.references.items()}
+            ),
+            "review_reasons": REVIEW_REASONS,
+            "shown_value": shown_value,
+            "percent": percent,
+            "who": who,
+        }
+    )

@@ -5,4 +5,4 @@ from __future__ import annotations
 
 from backmice.web.app import create_app
 
-app = create_app()
+app = create_app(long_lived=True)

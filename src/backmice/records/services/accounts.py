@@ -30,13 +30,18 @@ __all__ = [
     "LOCK_WINDOW",
     "MIN_PASSWORD_LENGTH",
     "SESSION_LIFETIME",
+    "TOUCH_EVERY",
+    "SessionLookup",
     "SignedIn",
     "create_clinic_user",
     "create_user",
     "csrf_matches",
     "end_session",
     "has_accounts",
+    "judge_session",
     "list_users",
+    "look_up_session",
+    "session_id_of",
     "session_user",
     "set_active",
     "sign_in",
@@ -46,6 +51,8 @@ MIN_PASSWORD_LENGTH = 12
 LOCK_AFTER = 5
 LOCK_WINDOW = dt.timedelta(minutes=15)
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
+#: How stale `last_seen_at` may be before a request writes it again (not on every one).
+TOUCH_EVERY = dt.timedelta(minutes=1)
 SESSION_LIFETIME = dt.timedelta(hours=12)
 
 _HASHER = PasswordHasher()
@@ -288,6 +295,14 @@ def _drop(uow: AbstractUnitOfWork, token: str) -> None:
         uow.sessions.delete(session)
 
 
+def _ended(session: domain.Session, when: dt.datetime) -> bool:
+    return when >= session.expires_at or when - session.last_seen_at >= IDLE_TIMEOUT
+
+
+def _due_a_touch(session: domain.Session, when: dt.datetime) -> bool:
+    return when - session.last_seen_at > TOUCH_EVERY
+
+
 def session_user(
     uow: AbstractUnitOfWork, token: str, at: dt.datetime | None = None
 ) -> tuple[domain.User, domain.Session] | None:
@@ -299,7 +314,7 @@ def session_user(
     session = uow.sessions.get(_token_id(token))
     if session is None:
         return None
-    if when >= session.expires_at or when - session.last_seen_at >= IDLE_TIMEOUT:
+    if _ended(session, when):
         uow.sessions.delete(session)
         uow.commit()
         return None
@@ -308,10 +323,57 @@ def session_user(
         uow.sessions.delete(session)
         uow.commit()
         return None
-    if when - session.last_seen_at > dt.timedelta(minutes=1):  # not on every request
+    if _due_a_touch(session, when):  # not on every request
         session.last_seen_at = when
         uow.commit()
     return user, session
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLookup:
+    """What a read-only session check found, without writing anything."""
+
+    #: The user and session, when the session is valid and needs no write.
+    found: tuple[domain.User, domain.Session] | None
+    #: The session exists but must be ended or touched: run `session_user` in a unit of
+    #: work that may write, which decides again.
+    needs_write: bool
+
+
+def session_id_of(token: str) -> str | None:
+    """The id the database keeps for a cookie's token (its SHA-256), or None for a value
+    that cannot be a token."""
+    if not token or not isinstance(token, str) or len(token) > 200:
+        return None
+    return _token_id(token)
+
+
+def judge_session(
+    found: tuple[domain.Session, domain.User | None] | None, at: dt.datetime | None = None
+) -> SessionLookup:
+    """`session_user`'s decision about a session and its user as read (by
+    `look_up_session`, or in one query by the web app), without writing: the same answer
+    for a session that is valid and was seen within `TOUCH_EVERY`, which is nearly every
+    request; otherwise `needs_write` (it has ended, its user is gone or inactive, or it
+    is due a touch), and the caller runs `session_user` to end or touch it."""
+    if found is None:
+        return SessionLookup(None, needs_write=False)
+    session, user = found
+    when = at or now()
+    if _ended(session, when) or user is None or not user.active or _due_a_touch(session, when):
+        return SessionLookup(None, needs_write=True)
+    return SessionLookup((user, session), needs_write=False)
+
+
+def look_up_session(
+    uow: AbstractUnitOfWork, token: str, at: dt.datetime | None = None
+) -> SessionLookup:
+    """`judge_session` over what a unit of work reads; writes nothing."""
+    session_id = session_id_of(token)
+    session = None if session_id is None else uow.sessions.get(session_id)
+    if session is None:
+        return SessionLookup(None, needs_write=False)
+    return judge_session((session, uow.users.get(session.user_id)), at)
 
 
 def end_session(uow: AbstractUnitOfWork, token: str) -> None:
