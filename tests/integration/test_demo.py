@@ -5,7 +5,6 @@ record one the services would accept, one audit event per patient, and a patient
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -21,9 +20,9 @@ from sqlalchemy.engine import make_url
 from backmice.care.injection_test import read_injection_test
 from backmice.engine import Engine
 from backmice.errors import InvalidRecord, Problem, RecordConflict
-from backmice.records import demo, domain, services
+from backmice.records import demo, domain, services, stored_json
 from backmice.records.demo import DEFAULT_START, CohortSummary, generate_cohort
-from backmice.records.orm import UTCDateTime
+from backmice.records.orm import CompressedJSON, UTCDateTime
 from backmice.records.repository import FakeAuditLog, field_values
 from backmice.records.services._checks import (
     check_choice,
@@ -179,10 +178,10 @@ def test_utc_timestamps_are_encoded_as_the_bind_processor_would() -> None:
 
 
 def _stored(store: RecordStore, name: str) -> list[tuple[Any, ...]]:
-    """Every row of a table as the driver reads it, JSON parsed; on SQLite each JSON
-    value with its storage class."""
+    """Every row of a table as the driver reads it, JSON parsed (and decompressed); on
+    SQLite each JSON value with its storage class."""
     table = demo._TABLE_OF[name]
-    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON | CompressedJSON)}
     sqlite = store.is_sqlite
     columns = []
     for c in table.columns:
@@ -197,7 +196,7 @@ def _stored(store: RecordStore, name: str) -> list[tuple[Any, ...]]:
     names = [c.strip('"') for c in columns]
     return [
         tuple(
-            json.loads(v) if sqlite and n in json_columns else v
+            stored_json.unpack(v) if sqlite and n in json_columns else v
             for n, v in zip(names, row, strict=True)
         )
         for row in raw

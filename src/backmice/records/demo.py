@@ -66,8 +66,8 @@ from backmice.engine import Engine
 from backmice.errors import BackmiceError, InvalidRecord, Problem, RecordConflict
 from backmice.knowledge import default_knowledge
 from backmice.knowledge.model import KnowledgeBase
-from backmice.records import domain
-from backmice.records.orm import TABLES, UTCDateTime
+from backmice.records import domain, stored_json
+from backmice.records.orm import TABLES, CompressedJSON, UTCDateTime
 from backmice.records.store import RecordStore
 from backmice.records.unit_of_work import REPOSITORIES, AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
@@ -428,7 +428,8 @@ class _Encoder:
       all the way to the database as they are: they cross from a worker process without
       being decoded and pickled as text, and are stored as text (SQLite: `_insert_many`
       casts them; PostgreSQL: jsonb takes UTF-8). Decoding them to `str` and encoding
-      that again at the driver cost more than building the rest of a pain score.
+      that again at the driver cost more than building the rest of a pain score. On
+      SQLite a stored result (`CompressedJSON`) is also compressed here, in the worker.
     * a UTC timestamp (every one the demo makes) is converted by `_fast_timestamps`,
       checked when the plan is made to give exactly what the bind processor gives.
     """
@@ -478,7 +479,9 @@ class _Encoder:
 
     def _processor(self, table: Table, column: str) -> Any:
         kind = table.c[column].type
-        if isinstance(kind, JSON):
+        if isinstance(kind, CompressedJSON) and self.dialect.name != "postgresql":
+            return _packed_json
+        if isinstance(kind, JSON | CompressedJSON):  # PostgreSQL: jsonb, as UTF-8 JSON
             return orjson.dumps
         process = _bind_processor(kind, self.dialect)
         if isinstance(kind, UTCDateTime):
@@ -493,6 +496,11 @@ class _Encoder:
             patient_ids=[p["id"] for p in rows.patients],
             counts={name: len(getattr(rows, name)) for name in _TABLES},
         )
+
+
+def _packed_json(value: Any) -> bytes:
+    """What `CompressedJSON` stores on SQLite, from orjson's JSON."""
+    return stored_json.pack(orjson.dumps(value))
 
 
 def _bind_processor(kind: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
