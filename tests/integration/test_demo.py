@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import JSON, create_engine, text
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import make_url
 
 from backmice.care.injection_test import read_injection_test
 from backmice.engine import Engine
 from backmice.errors import InvalidRecord, Problem, RecordConflict
-from backmice.records import demo, domain, services
+from backmice.records import demo, domain, services, stored_json
 from backmice.records.demo import DEFAULT_START, CohortSummary, generate_cohort
+from backmice.records.orm import CompressedJSON, UTCDateTime
 from backmice.records.repository import FakeAuditLog, field_values
 from backmice.records.services._checks import (
     check_choice,
@@ -153,6 +156,51 @@ def test_the_bulk_load_writes_what_the_repositories_would(
         loaded = [field_values(i) for i in _all(store, name)]
         assert loaded == [field_values(i) for i in _all(other_store, name)], name
         assert len(loaded) == len(getattr(rows, name)), name
+        # and stored alike, as the database itself holds them (text for timestamps and
+        # JSON on SQLite, with the same characters; JSON spacing aside)
+        assert _stored(store, name) == _stored(other_store, name), name
+
+
+def test_utc_timestamps_are_encoded_as_the_bind_processor_would() -> None:
+    # the loader's shortcut for UTC timestamps is taken on both databases, and agrees
+    # with SQLAlchemy's own conversion (the shortcut checks a few values itself)
+    kind = UTCDateTime()
+    stamps = [
+        DEFAULT_START - dt.timedelta(seconds=s, microseconds=u)
+        for s, u in ((0, 0), (1, 1), (86_399, 999_999), (400 * 86_400 + 7, 500_000))
+    ]
+    for dialect in (sqlite_dialect(), psycopg_dialect()):
+        fast = demo._fast_timestamps(dialect)
+        assert fast is not None, dialect.name
+        slow = kind.dialect_impl(dialect).bind_processor(dialect)
+        assert slow is not None
+        assert [fast(s) for s in stamps] == [slow(s) for s in stamps], dialect.name
+
+
+def _stored(store: RecordStore, name: str) -> list[tuple[Any, ...]]:
+    """Every row of a table as the driver reads it, JSON parsed (and decompressed); on
+    SQLite each JSON value with its storage class."""
+    table = demo._TABLE_OF[name]
+    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON | CompressedJSON)}
+    sqlite = store.is_sqlite
+    columns = []
+    for c in table.columns:
+        columns.append(f'"{c.name}"')
+        if sqlite and c.name in json_columns:
+            columns.append(f'typeof("{c.name}")')
+    with store.engine.connect() as connection:
+        raw = connection.exec_driver_sql(
+            f'SELECT {", ".join(columns)} FROM "{name}" ORDER BY id'
+        ).all()
+        connection.rollback()
+    names = [c.strip('"') for c in columns]
+    return [
+        tuple(
+            stored_json.unpack(v) if sqlite and n in json_columns else v
+            for n, v in zip(names, row, strict=True)
+        )
+        for row in raw
+    ]
 
 
 def test_every_record_is_one_the_services_accept(store: RecordStore, engine: Engine) -> None:

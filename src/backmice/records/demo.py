@@ -13,12 +13,13 @@ at the size a busy clinic reaches (100,000 patients, about a million pain scores
 which the one-record-at-a-time services would take hours to write. So the rows are
 built here and written in bulk, `batch_size` patients per transaction, each patient's
 audit event in the same transaction as its data: as the database driver takes them
-(each value through its column's SQLAlchemy bind processor, JSON serialized once by
-orjson), by executemany on SQLite and by COPY on PostgreSQL. They read back exactly as
-rows inserted through the repositories would (a test compares the two). Every row is one the
-services would accept: NRS scores are whole numbers from 0 to 10, kinds come from the
-allowed lists, nodules lie on the map where their region and side say, sizes are
-above 0 and at most 50 cm, injection tests are read by `read_injection_test`,
+(each value as its column's SQLAlchemy bind processor makes it, JSON serialized once
+by orjson to UTF-8 bytes), by executemany on SQLite and by COPY on PostgreSQL. They
+read back, and are stored, exactly as rows inserted through the repositories would be
+(a test compares the two). Every row is one the services would accept: NRS scores
+are whole numbers from 0 to 10, kinds come from the allowed lists, nodules lie on the
+map where their region and side say, sizes are above 0 and at most 50 cm, injection
+tests are read by `read_injection_test`,
 assessments are `Engine.assess` results of a case built from the patient's findings,
 and every timestamp is timezone-aware UTC and before `start` (never in the future).
 
@@ -30,8 +31,8 @@ the real time they were written, because that is what an audit trail records.
 Speed: building and encoding a patient (above all the engine assessment) costs more
 than writing it, so for large cohorts worker processes, one per core, build the next
 batches while this one writes (`parallel`). A batch crosses to the writer as tuples of
-plain values and JSON text, which unpickle several times faster than the nested
-result dicts.
+plain values and JSON bytes, which unpickle several times faster than the nested
+result dicts (and bytes, unlike text, cross without being re-encoded).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import datetime as dt
 import functools
 import gc
 import multiprocessing
+import operator
 import os
 import pickle
 import queue
@@ -57,14 +59,15 @@ from typing import Any
 import orjson
 from psycopg.types.json import Json, Jsonb
 from sqlalchemy import JSON, Connection, Dialect, Table, text
+from sqlalchemy.types import TypeEngine
 
 from backmice.care.injection_test import read_injection_test
 from backmice.engine import Engine
 from backmice.errors import BackmiceError, InvalidRecord, Problem, RecordConflict
 from backmice.knowledge import default_knowledge
 from backmice.knowledge.model import KnowledgeBase
-from backmice.records import domain
-from backmice.records.orm import TABLES
+from backmice.records import domain, stored_json
+from backmice.records.orm import TABLES, CompressedJSON, UTCDateTime
 from backmice.records.store import RecordStore
 from backmice.records.unit_of_work import REPOSITORIES, AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
@@ -399,8 +402,18 @@ class _TableRows:
         return _TABLE_OF[self.name]
 
 
-#: How one table's rows are encoded: columns, constant defaults, (position, processor).
-_Plan = tuple[tuple[str, ...], dict[str, Any], list[tuple[int, Any]]]
+#: How one table's rows are encoded: columns, the given values of a row dict as a tuple,
+#: the constant defaults of the others, (position, processor).
+_Plan = tuple[
+    tuple[str, ...], Callable[[Row], tuple[Any, ...]], tuple[Any, ...], list[tuple[int, Any]]
+]
+
+
+def _taker(keys: list[str]) -> Callable[[Row], tuple[Any, ...]]:
+    """A function giving the values of `keys` in a dict, as a tuple (in C for two or more)."""
+    if len(keys) >= 2:
+        return operator.itemgetter(*keys)
+    return lambda row: tuple(row[k] for k in keys)
 
 
 class _Encoder:
@@ -408,8 +421,17 @@ class _Encoder:
 
     Each value goes through its column type's bind processor for this database, which is
     what SQLAlchemy would do on insert (timestamps to naive UTC, and on SQLite to text),
-    except JSON, which orjson serializes: once, and several times faster than the json
-    module (a stored assessment result is about 22 KB of it).
+    with two exceptions that give the same stored values for less work:
+
+    * JSON is serialized by orjson, once, to UTF-8 bytes (several times faster than the
+      json module; a stored assessment result is about 22 KB of it), and the bytes go
+      all the way to the database as they are: they cross from a worker process without
+      being decoded and pickled as text, and are stored as text (SQLite: `_insert_many`
+      casts them; PostgreSQL: jsonb takes UTF-8). Decoding them to `str` and encoding
+      that again at the driver cost more than building the rest of a pain score. On
+      SQLite a stored result (`CompressedJSON`) is also compressed here, in the worker.
+    * a UTC timestamp (every one the demo makes) is converted by `_fast_timestamps`,
+      checked when the plan is made to give exactly what the bind processor gives.
     """
 
     def __init__(self, dialect: Dialect) -> None:
@@ -424,36 +446,49 @@ class _Encoder:
         plan = self._plans.get((name, tuple(rows[0])))
         if plan is None:
             plan = self._plans[name, tuple(rows[0])] = self._plan(table, rows[0])
-        columns, defaults, processors = plan
+        columns, take, defaults, processors = plan
         values: list[tuple[Any, ...]] = []
+        add = values.append
+        if not processors:
+            for row in rows:
+                add(take(row) + defaults)
+            return _TableRows(name, columns, values)
         for row in rows:
-            value = [row[c] if c in row else defaults[c] for c in columns]
+            value = [*take(row), *defaults]
             for i, process in processors:
                 value[i] = process(value[i])
-            values.append(tuple(value))
+            add(tuple(value))
         return _TableRows(name, columns, values)
 
     def _plan(self, table: Table, row: Row) -> _Plan:
-        """The columns to write (those given, and those with a constant default, which
-        SQLAlchemy would fill in), their defaults, and (position, bind processor)."""
-        columns: list[str] = []
-        defaults: dict[str, Any] = {}
+        """The columns to write: those given, in the table's order, then those with a
+        constant default, which SQLAlchemy would fill in; a function taking the given
+        ones from a row dict, as a tuple; the defaults; and (position, bind processor)."""
+        given: list[str] = []
+        defaulted: dict[str, Any] = {}
         for column in table.columns:
             if column.key in row:
-                columns.append(column.key)
+                given.append(column.key)
             elif column.default is not None:
                 if not column.default.is_scalar:
                     raise ValueError(f"{table.name}.{column.key}: no value, no constant default")
-                columns.append(column.key)
-                defaults[column.key] = getattr(column.default, "arg", None)
+                defaulted[column.key] = getattr(column.default, "arg", None)
+        columns = (*given, *defaulted)
         processors = [(i, p) for i, c in enumerate(columns) if (p := self._processor(table, c))]
-        return tuple(columns), defaults, processors
+        return columns, _taker(given), tuple(defaulted.values()), processors
 
     def _processor(self, table: Table, column: str) -> Any:
         kind = table.c[column].type
-        if isinstance(kind, JSON):
-            return _json_text
-        return kind.dialect_impl(self.dialect).bind_processor(self.dialect)
+        if isinstance(kind, CompressedJSON) and self.dialect.name != "postgresql":
+            return _packed_json
+        if isinstance(kind, JSON | CompressedJSON):  # PostgreSQL: jsonb, as UTF-8 JSON
+            return orjson.dumps
+        process = _bind_processor(kind, self.dialect)
+        if isinstance(kind, UTCDateTime):
+            fast = _fast_timestamps(self.dialect)
+            if fast is not None and process is not None:
+                return _utc_first(fast, process)
+        return process
 
     def batch(self, rows: _Rows) -> _Batch:
         return _Batch(
@@ -463,8 +498,60 @@ class _Encoder:
         )
 
 
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _packed_json(value: Any) -> bytes:
+    """What `CompressedJSON` stores on SQLite, from orjson's JSON."""
+    return stored_json.pack(orjson.dumps(value))
+
+
+def _bind_processor(kind: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What SQLAlchemy does to a value of type `kind` before handing it to the driver."""
+    process: Callable[[Any], Any] | None = kind.dialect_impl(dialect).bind_processor(dialect)
+    return process
+
+
+def _utc_first(
+    fast: Callable[[dt.datetime], Any], slow: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
+    """A timestamp as the driver takes it: `fast` for UTC ones, the bind processor else."""
+
+    def process(value: Any) -> Any:
+        if type(value) is dt.datetime and value.tzinfo is dt.UTC:
+            return fast(value)
+        return slow(value)
+
+    return process
+
+
+def _fast_timestamps(dialect: Dialect) -> Callable[[dt.datetime], Any] | None:
+    """For this database, a conversion of UTC timestamps that gives what `UTCDateTime`'s
+    bind processor gives (to naive UTC; on SQLite, then text with microseconds) without
+    its several Python calls, or None if it does not give exactly that for a few probes.
+
+    SQLAlchemy's SQLite format is `isoformat(" ", "microseconds")` of the naive time
+    (years have four digits); a check here, not a promise: if either changes, the bind
+    processor is used.
+    """
+    if dialect.name == "sqlite":
+
+        def fast(value: dt.datetime) -> Any:
+            return value.isoformat(" ", "microseconds")[:26]  # without "+00:00"
+
+    else:
+
+        def fast(value: dt.datetime) -> Any:
+            return value.replace(tzinfo=None)
+
+    slow = _bind_processor(UTCDateTime(), dialect)
+    probes = (
+        dt.datetime(2025, 3, 4, 5, 6, 7, tzinfo=dt.UTC),
+        dt.datetime(2010, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+        dt.datetime(1999, 1, 1, tzinfo=dt.UTC),
+    )
+    if slow is None or any(
+        fast(p) != slow(p) or type(fast(p)) is not type(slow(p)) for p in probes
+    ):
+        return None
+    return fast
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,15 +580,23 @@ class _Batch:
 
 
 def _insert_many(connection: Connection, rows: _TableRows) -> None:
-    """One INSERT, executed for every row by the driver (executemany)."""
-    compiled = rows.table.insert().compile(dialect=connection.dialect, column_keys=rows.columns)
-    order = compiled.positiontup or ()
-    if connection.dialect.positional and tuple(order) != rows.columns:
-        raise RuntimeError(f"{rows.table.name}: insert takes {order}, not {rows.columns}")
-    values: list[Any] = rows.values
-    if not connection.dialect.positional:
-        values = [dict(zip(rows.columns, v, strict=True)) for v in rows.values]
-    connection.exec_driver_sql(compiled.string, values)
+    """One INSERT, executed for every row by the driver (executemany). SQLite only.
+
+    JSON arrives as UTF-8 bytes, which the driver would store as a blob:
+    `CAST(? AS TEXT)` stores the same bytes as text, just as a `str` would be stored.
+    """
+    if connection.dialect.name != "sqlite":
+        raise RuntimeError(f"{rows.name}: rows are inserted one by one on SQLite only")
+    quote = connection.dialect.identifier_preparer
+    table = rows.table
+    marks = ", ".join(
+        "CAST(? AS TEXT)" if isinstance(table.c[c].type, JSON) else "?" for c in rows.columns
+    )
+    statement = (
+        f"INSERT INTO {quote.format_table(table)} "
+        f"({', '.join(quote.quote(c) for c in rows.columns)}) VALUES ({marks})"
+    )
+    connection.exec_driver_sql(statement, rows.values)
 
 
 def _copy(connection: Connection, rows: _TableRows) -> None:
@@ -509,7 +604,7 @@ def _copy(connection: Connection, rows: _TableRows) -> None:
 
     In the binary format, with each column's type as the server has it: values are sent
     as they are stored, with nothing for the server to parse but the JSON (which psycopg
-    passes on as the text it is, after jsonb's version byte).
+    passes on as the UTF-8 bytes it is, after jsonb's version byte).
     """
     quote = connection.dialect.identifier_preparer
     statement = (
@@ -526,7 +621,7 @@ def _copy(connection: Connection, rows: _TableRows) -> None:
             ).fetchall()
         )
         oids = [types[c] for c in rows.columns]
-        # already JSON text: wrapped so that the dumper's dumps is the identity
+        # already JSON (UTF-8 bytes): wrapped so that the dumper's dumps is the identity
         json = [(i, _JSON_WRAPPERS[oid]) for i, oid in enumerate(oids) if oid in _JSON_WRAPPERS]
         with cursor.copy(statement) as copy:
             copy.set_types(oids)
@@ -544,8 +639,8 @@ def _copy(connection: Connection, rows: _TableRows) -> None:
 _JSON_WRAPPERS: dict[int, type[Json | Jsonb]] = {114: Json, 3802: Jsonb}
 
 
-def _same(text: str) -> str:
-    return text
+def _same(data: bytes) -> bytes:
+    return data
 
 
 @dataclass(frozen=True, slots=True)

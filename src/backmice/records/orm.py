@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -28,11 +29,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
-from sqlalchemy.types import DateTime, TypeDecorator
+from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
 
-from backmice.records import domain
+from backmice.records import domain, stored_json
 
-__all__ = ["TABLES", "map_domain", "metadata"]
+__all__ = ["TABLES", "CompressedJSON", "UTCDateTime", "map_domain", "metadata"]
 
 metadata = MetaData()
 _mapper_registry = registry(metadata=metadata)
@@ -58,6 +59,32 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 _Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class CompressedJSON(TypeDecorator[Any]):
+    """JSON kept as a zstd-compressed blob on SQLite and as jsonb on PostgreSQL (which
+    compresses large values itself); readers get the same values either way. For
+    documents of many kilobytes (stored engine results): see `records/stored_json.py`."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return stored_json.pack(stored_json.dumps(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return stored_json.unpack(value)
+
+
 _ID = 36  # a UUID as text
 
 
@@ -132,7 +159,7 @@ assessments = Table(
     Column("encounter_id", String(_ID), ForeignKey("encounters.id")),
     Column("nodule_ids", _Json, nullable=False),
     Column("case", _Json, nullable=False),
-    Column("result", _Json, nullable=False),
+    Column("result", CompressedJSON(), nullable=False),
     Column("knowledge_version", String(32), nullable=False),
     Column("assessed_at", UTCDateTime, nullable=False),
 )

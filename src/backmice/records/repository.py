@@ -119,6 +119,10 @@ def _field_names(cls: Any) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
+#: Rows fetched at a time by the field reads.
+_ROWS_AT_ONCE = 256
+
+
 class SqlAlchemyRepository(AbstractRepository[T]):
     """Records stored through a SQLAlchemy session."""
 
@@ -179,8 +183,13 @@ class SqlAlchemyRepository(AbstractRepository[T]):
         if self.session.autoflush:  # as an ORM query would: see this transaction's changes
             self.session.flush()
         names = field_names(self.cls)
-        rows = self.session.execute(query, params).all()
-        return [dict(zip(names, row, strict=True)) for row in rows]
+        result = self.session.execute(query, params)
+        fields: list[dict[str, Any]] = []
+        # a few hundred rows at a time: only those are ever held as rows beside their
+        # dicts (half the objects alive at once, so half the garbage collections)
+        while rows := result.fetchmany(_ROWS_AT_ONCE):
+            fields += [dict(zip(names, row, strict=True)) for row in rows]
+        return fields
 
     def search(
         self, text: str, limit: int, offset: int, clinic: str | None = None

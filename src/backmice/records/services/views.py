@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import functools
+import typing
+from collections.abc import Hashable
+from typing import Any, cast
 
 from backmice.records import domain
-from backmice.records.repository import field_values
+from backmice.records.repository import field_names, field_values
 from backmice.records.services._checks import audit, existing_nodule, existing_patient
-from backmice.records.unit_of_work import AbstractUnitOfWork
+from backmice.records.unit_of_work import REPOSITORIES, AbstractUnitOfWork
 
 __all__ = ["as_dict", "audit_trail", "nodule_history", "timeline"]
 
@@ -56,28 +59,69 @@ _EVENTS = {
 
 def timeline(uow: AbstractUnitOfWork, actor: str, patient_id: str) -> dict[str, Any]:
     """The whole record of one patient: demographics, nodules with their sizes, and
-    every event in time order."""
+    every event in time order.
+
+    Built from the repositories' field dicts, made JSON-ready in place (a timeline can
+    be a thousand records, and every object made here is one the garbage collector
+    may walk again): only the fields that hold dates are looked at, and a nodule's
+    dict takes its sizes as it is rather than being copied.
+    """
     patient = existing_patient(uow, patient_id)
     texts: dict[dt.datetime, str] = {}
     nodules = uow.nodules.fields_for_patient(patient_id)
-    by_nodule: dict[str, list[dict[str, Any]]] = {n["id"]: [] for n in nodules}
+    dated = _dated_fields(domain.Nodule)
+    by_nodule: dict[str, list[dict[str, Any]]] = {}
+    for nodule in nodules:
+        _iso_fields(nodule, dated, texts)
+        nodule["sizes"] = by_nodule[nodule["id"]] = []
+    dated = _dated_fields(domain.NoduleSize)
     for size in uow.nodule_sizes.fields_where_in("nodule_id", by_nodule):
-        by_nodule[size["nodule_id"]].append(_json_ready(size, texts))
+        by_nodule[size["nodule_id"]].append(_iso_fields(size, dated, texts))
     events: list[tuple[dt.datetime, str, dict[str, Any]]] = []
     for kind, (repository, when) in _EVENTS.items():
+        dated = _dated_fields(REPOSITORIES[repository])
         for fields in getattr(uow, repository).fields_for_patient(patient_id):
             events.append((fields[when], kind, fields))
+            _iso_fields(fields, dated, texts)
     events.sort(key=lambda e: (e[0], e[1], e[2]["id"]))
     audit(uow, actor, "read", "timeline", patient_id, patient_id)
     uow.commit()
     return {
         "patient": as_dict(patient),
-        "nodules": [{**_json_ready(n, texts), "sizes": by_nodule[n["id"]]} for n in nodules],
+        "nodules": nodules,
         "events": [
-            {"type": kind, "at": _iso(when, texts), **_json_ready(fields, texts)}
-            for when, kind, fields in events
+            {"type": kind, "at": _iso(when, texts), **fields} for when, kind, fields in events
         ],
     }
+
+
+def _dated_fields(cls: type[Any]) -> tuple[str, ...]:
+    """The fields of a domain class that hold a date or timestamp (or None)."""
+    return _dated(cast(Hashable, cls))  # a class is hashable; typeshed disagrees
+
+
+@functools.cache
+def _dated(cls: Any) -> tuple[str, ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        name
+        for name in field_names(cls)
+        if any(
+            isinstance(t, type) and issubclass(t, dt.date)
+            for t in typing.get_args(hints[name]) or (hints[name],)
+        )
+    )
+
+
+def _iso_fields(
+    fields: dict[str, Any], names: tuple[str, ...], texts: dict[dt.datetime, str]
+) -> dict[str, Any]:
+    """`_json_ready` for fields whose dated ones are `names`."""
+    for name in names:
+        value = fields[name]
+        if value is not None:
+            fields[name] = _iso(value, texts)
+    return fields
 
 
 def nodule_history(uow: AbstractUnitOfWork, actor: str, nodule_id: str) -> dict[str, Any]:
