@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import numpy.typing as npt
 
 from backmice.engine.compiled import DEFAULT_SAMPLES, CompiledModel
 from backmice.engine.contract import DISCLAIMER, PLAIN_DISCLAIMER, RESULT_SCHEMA_TAG
-from backmice.engine.inference import Scores, score, score_few
+from backmice.engine.inference import Scores, Workspace, score, score_few
 from backmice.engine.safety import SafetyRules, most_urgent, urgency
 from backmice.engine.validation import Case, CaseReader, Codebook, FindingCodes
 from backmice.errors import InvalidCase, KnowledgeBaseError
@@ -50,7 +51,8 @@ class ScoredBatch:
 
 
 class Engine:
-    """Inference over one knowledge base. Build once, reuse: it holds no per-case state."""
+    """Inference over one knowledge base. Build once, reuse: it holds no per-case state,
+    only the scratch arrays each thread that scores a batch works in."""
 
     def __init__(self, kb: KnowledgeBase | None = None, samples: int = DEFAULT_SAMPLES) -> None:
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
@@ -72,6 +74,14 @@ class Engine:
             ) from None
         self._codes = self.reader.codebook.findings
         self._safety = SafetyRules(self.kb)
+        self._workspaces = threading.local()  # scratch arrays of `score`, one per thread
+
+    def _workspace(self) -> Workspace:
+        """This thread's scratch arrays for `score`, made on first use and kept."""
+        work: Workspace | None = getattr(self._workspaces, "work", None)
+        if work is None:
+            work = self._workspaces.work = Workspace(self.model)
+        return work
 
     def _codebook(self) -> Codebook:
         """Each valid value's code is its table row, so a checked case is encoded too."""
@@ -123,7 +133,7 @@ class Engine:
             chunk = cases[start : start + BATCH_CHUNK]
             rows = [self.rows(c) for c in chunk]
             settings = np.array([self.model.setting_index[c.setting] for c in chunk])
-            scores = score(self.model, np.array(rows), settings, intervals=intervals)
+            scores = score(self.model, np.array(rows), settings, intervals, self._workspace())
             out.extend(
                 self._result(c, r, scores, n)
                 for n, (c, r) in enumerate(zip(chunk, rows, strict=True))
@@ -153,7 +163,8 @@ class Engine:
     ) -> Iterator[Result | InvalidCase]:
         if pending:
             rows = np.array([r for _, r, _ in pending])
-            scores = score(self.model, rows, np.array([s for _, _, s in pending]))
+            settings = np.array([s for _, _, s in pending])
+            scores = score(self.model, rows, settings, work=self._workspace())
         for outcome in outcomes:
             if isinstance(outcome, InvalidCase):
                 yield outcome
@@ -171,7 +182,9 @@ class Engine:
         errors = {
             n: InvalidCase(self.reader.problems(docs[n])) for n in np.flatnonzero(~valid).tolist()
         }
-        scores = score(self.model, codes[positions], settings[positions], intervals=intervals)
+        scores = score(
+            self.model, codes[positions], settings[positions], intervals, self._workspace()
+        )
         return ScoredBatch(scores=scores, positions=positions, errors=errors)
 
     # --- building one result ---------------------------------------------------------
