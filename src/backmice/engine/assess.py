@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from backmice.engine.compiled import DEFAULT_SAMPLES, CompiledModel
 from backmice.engine.contract import DISCLAIMER, PLAIN_DISCLAIMER, RESULT_SCHEMA_TAG
+from backmice.engine.decoding import LineDecoder, parse_line
 from backmice.engine.inference import Scores, Workspace, score, score_few
 from backmice.engine.safety import SafetyRules, most_urgent, urgency
 from backmice.engine.validation import Case, CaseReader, Codebook, FindingCodes
@@ -73,6 +74,7 @@ class Engine:
                 f"the knowledge base's states do not match the input schema: {exc}"
             ) from None
         self._codes = self.reader.codebook.findings
+        self.decoder = LineDecoder(self.reader.codebook)  # the same, for JSON text
         self._safety = SafetyRules(self.kb)
         self._workspaces = threading.local()  # scratch arrays of `score`, one per thread
 
@@ -182,6 +184,30 @@ class Engine:
         errors = {
             n: InvalidCase(self.reader.problems(docs[n])) for n in np.flatnonzero(~valid).tolist()
         }
+        scores = score(
+            self.model, codes[positions], settings[positions], intervals, self._workspace()
+        )
+        return ScoredBatch(scores=scores, positions=positions, errors=errors)
+
+    def score_lines(self, lines: Sequence[bytes], intervals: bool = True) -> ScoredBatch:
+        """`score_batch` for JSON text, one case per line (a JSONL batch), checked and
+        encoded in compiled code (`LineDecoder`). A line the decoder does not accept
+        is parsed and read the ordinary way: scored if it is valid after all, given
+        its full list of problems if not (a line that is not JSON: its syntax error)."""
+        codes, settings = self.decoder.scan(lines)
+        errors: dict[int, InvalidCase] = {}
+        for n in np.flatnonzero(settings < 0).tolist():
+            try:
+                doc = parse_line(lines[n])
+            except InvalidCase as exc:
+                errors[n] = exc
+                continue
+            case_codes, case_setting = self.reader.scan([doc])
+            if case_setting[0] < 0:
+                errors[n] = InvalidCase(self.reader.problems(doc))
+            else:
+                codes[n], settings[n] = case_codes[0], case_setting[0]
+        positions = np.flatnonzero(settings >= 0)
         scores = score(
             self.model, codes[positions], settings[positions], intervals, self._workspace()
         )
