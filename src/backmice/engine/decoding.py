@@ -17,7 +17,7 @@ and a key given twice whose first value was bad (orjson keeps the last).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import chain, cycle
 from operator import attrgetter, getitem, itemgetter
 from typing import Annotated, Any, Literal, NamedTuple
@@ -98,6 +98,13 @@ class _NumberCodes(NamedTuple):
         return broken
 
 
+def _fields(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """A getter of these fields of a Struct, as a tuple however many they are."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    return lambda struct: tuple(getattr(struct, name) for name in names)
+
+
 def _with_none(states: Mapping[Any, int]) -> dict[object, int]:
     """A choice's codes, and 0 for not given."""
     return {**states, _NO_CHOICE: 0}
@@ -175,18 +182,17 @@ class LineDecoder:
         self._empty = case()
         codes = codebook.findings
         self._width = codebook.width
-        n_booleans, n_enums = len(booleans), len(enums)
-        self._slices = (
-            slice(0, n_booleans),
-            slice(n_booleans, n_booleans + n_enums),
-            slice(n_booleans + n_enums, None),
-        )
+        # the booleans come first in a Struct's fields: a slice of its tuple is the
+        # quickest way to them; the others are fewer, and quicker fetched by name
+        self._booleans = itemgetter(slice(0, len(booleans)))
+        self._enums = _fields(enums)
+        self._numbers_of = _fields(numbers)
         # per boolean column: the codes of False, True and not given
         self._boolean_codes = np.array(
             [[codes[k].states[False], codes[k].states[True], 0] for k in booleans],
             dtype=np.intc,
         )
-        self._boolean_rows = np.arange(n_booleans)
+        self._boolean_rows = np.arange(len(booleans))
         self._boolean_columns = np.array([codes[k].index for k in booleans], dtype=np.intp)
         self._enum_codes: list[Mapping[object, int]] = [_with_none(codes[k].states) for k in enums]
         self._enum_columns = np.array([codes[k].index for k in enums], dtype=np.intp)
@@ -218,15 +224,18 @@ class LineDecoder:
         cases, refused = self._decoded(lines)
         n = len(cases)
         out = np.zeros((n, self._width), dtype=np.intc)
-        findings = list(map(msgspec.structs.astuple, map(attrgetter("findings"), cases)))
-        booleans, enums, numbers = self._slices
+        findings = list(map(attrgetter("findings"), cases))
+        # Each pass streams over the Structs (not tracked by the garbage collector) and
+        # frees every tuple it makes at once: a list of the cases' tuples would cost
+        # more in collections than in making them.
 
         # booleans: False, True or 2 (not given), one byte each, a row per case
-        flags = b"".join(map(bytes, map(itemgetter(booleans), findings)))
-        states = np.frombuffer(flags, dtype=np.uint8).reshape(n, len(self._boolean_rows))
+        rows = map(self._booleans, map(msgspec.structs.astuple, findings))
+        flags = np.frombuffer(b"".join(map(bytes, rows)), dtype=np.uint8)
+        states = flags.reshape(n, len(self._boolean_rows))
         out[:, self._boolean_columns] = self._boolean_codes[self._boolean_rows, states]
 
-        choices = chain.from_iterable(map(itemgetter(enums), findings))
+        choices = chain.from_iterable(map(self._enums, findings))
         coded = map(getitem, cycle(self._enum_codes), choices)
         width = len(self._enum_codes)
         out[:, self._enum_columns] = np.fromiter(coded, np.intc, n * width).reshape(n, width)
@@ -235,7 +244,7 @@ class LineDecoder:
             map(sex_codes.__getitem__, map(attrgetter("sex"), cases)), np.intc, n
         )
 
-        given = chain.from_iterable(map(itemgetter(numbers), findings))
+        given = chain.from_iterable(map(self._numbers_of, findings))
         width = len(self._numbers)
         values = np.fromiter(given, np.float64, n * width).reshape(n, width)
         ages = np.fromiter(map(attrgetter("age"), cases), np.float64, n)
