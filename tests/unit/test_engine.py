@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -23,10 +24,10 @@ from backmice.engine.safety import (
 from backmice.engine.synthetic import generate_cases
 from backmice.engine.validation import LUMP_DESCRIPTORS, PAIN_DESCRIPTORS, PAIN_IMPLYING
 from backmice.errors import InvalidCase
-from backmice.knowledge import KnowledgeBase
+from backmice.knowledge import KnowledgeBase, default_knowledge
 from tests.conftest import SPEC_EXAMPLE
 from tests.strategies import cases, value_strategy
-from tests.unit.test_validation import near_valid_cases
+from tests.unit.test_validation import TEXT_STYLES, json_text, near_valid_cases
 
 _result_validator = Draft202012Validator(result_schema())
 
@@ -558,6 +559,42 @@ def test_checking_while_encoding_accepts_and_encodes_as_reading_then_encoding(
     assert engine.reader.read_coded(doc) == (case, engine.rows(case), setting_codes[0])
 
 
+def _near_an_edge(kb: KnowledgeBase) -> st.SearchStrategy[dict[str, Any]]:
+    """Cases whose numbers sit on a bin edge of the knowledge base or a few floats off
+    it, where reading a number one bit differently would change its code."""
+    edges = [
+        (f.id, b.below)
+        for f in kb.findings
+        if f.type not in ("boolean", "enum")
+        for b in f.bins
+        if b.below is not None
+    ]
+
+    def near(edge: tuple[str, float], steps: int) -> dict[str, Any]:
+        finding, value = edge
+        for _ in range(abs(steps)):
+            value = math.nextafter(value, math.inf if steps > 0 else -math.inf)
+        return {"age": value} if finding == "age" else {"findings": {finding: value}}
+
+    return st.builds(near, st.sampled_from(edges), st.integers(-3, 3))
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.one_of(near_valid_cases, _near_an_edge(default_knowledge())), st.sampled_from(TEXT_STYLES)
+)
+def test_decoding_a_line_accepts_and_encodes_as_reading_its_parsed_json(
+    doc: dict[str, Any], style: str
+) -> None:
+    engine = _engine()
+    line = json_text(doc, style)
+    codes, setting_codes = engine.decoder.scan([line])
+    want_codes, want_setting = engine.reader.scan([orjson.loads(line)])
+    assert setting_codes.tolist() == want_setting.tolist(), line
+    if want_setting[0] >= 0:
+        assert codes.tolist() == want_codes.tolist(), line
+
+
 @settings(max_examples=400, deadline=None)
 @given(cases, st.lists(st.floats(0.0, 1.0), min_size=15, max_size=15))
 def test_prepared_safety_rules_fire_as_the_rules_themselves(
@@ -570,3 +607,71 @@ def test_prepared_safety_rules_fire_as_the_rules_themselves(
     total = sum(weights) or 1.0
     probabilities = [w / total for w in weights]
     assert prepared.triage(probabilities) == triage_from_differential(engine.kb, probabilities)
+
+
+def test_a_case_gets_the_same_interval_alone_or_in_a_batch(
+    kb: KnowledgeBase, engine: Engine
+) -> None:
+    # compiled._exact_deltas makes the sample sums exact; the rest of the interval is
+    # per case, so scoring it with 599 others must not move a single bit
+    from backmice.engine.inference import score_few
+
+    docs: list[object] = []
+    for doc in generate_cases(kb, 600, seed=14):
+        doc.pop("_condition")
+        docs.append(doc)
+    batch = engine.score_batch(docs)
+    for n, doc in enumerate(docs):
+        _, rows, setting = engine.reader.read_coded(doc)
+        alone = score_few(engine.model, [rows], [setting])
+        assert np.array_equal(alone.interval[0], batch.scores.interval[n])
+        np.testing.assert_allclose(alone.posterior[0], batch.scores.posterior[n], rtol=1e-13)
+
+
+def test_a_reused_workspace_scores_as_a_fresh_one(kb: KnowledgeBase, engine: Engine) -> None:
+    # the engine keeps one workspace per thread: nothing of one batch may leak into the
+    # next, whatever their sizes (a partial last step leaves old numbers in the arrays)
+    from backmice.engine.inference import Workspace, score
+
+    model = engine.model
+    docs = generate_cases(kb, 900, seed=15)
+    codes, settings = engine.reader.scan(
+        [{k: v for k, v in d.items() if k != "_condition"} for d in docs]
+    )
+    work = Workspace(model)
+    for size in (900, 300, 17, 8, 531):
+        rows, where = codes[:size][::-1], settings[:size][::-1]  # a different order each time
+        reused = score(model, rows, where, work=work)
+        fresh = score(model, rows, where, work=Workspace(model))
+        for name in ("posterior", "interval", "likelihood_ratio", "offsets"):
+            assert np.array_equal(getattr(reused, name), getattr(fresh, name)), (size, name)
+
+
+def test_scoring_json_lines_gives_the_numbers_and_problems_of_scoring_documents(
+    kb: KnowledgeBase, engine: Engine
+) -> None:
+    docs: list[object] = []
+    for doc in generate_cases(kb, 700, seed=16):
+        doc.pop("_condition")
+        docs.append(doc)
+    docs[5] = {"age": 200, "sex": "x", "findings": {"size_cm": -1, "tendr": True}}
+    docs[6] = {"age": 40.0, "findings": {"lump_count": 2.0}}  # valid, left to the reader
+    docs[7] = {"findings": {"lump_present": False, "mobile": True}}
+    lines = [orjson.dumps(d) for d in docs]
+    lines[8] = b'{"age": 52, "sex": "female"'  # not JSON
+    lines[9] = b""
+    from_lines = engine.score_lines(lines)
+    docs[8] = docs[9] = "placeholder"
+    from_docs = engine.score_batch(docs)
+    assert from_lines.positions.tolist() == from_docs.positions.tolist()
+    assert 6 in from_lines.positions.tolist()
+    for name in ("posterior", "interval", "likelihood_ratio", "offsets"):
+        assert np.array_equal(getattr(from_lines.scores, name), getattr(from_docs.scores, name))
+    assert sorted(from_lines.errors) == [5, 7, 8, 9]
+    for n in (5, 7):
+        assert from_lines.errors[n].problems == from_docs.errors[n].problems
+    assert len(from_lines.errors[5].problems) == 4  # every problem, not the first
+    [syntax] = from_lines.errors[8].problems
+    assert syntax.field == "case" and syntax.message.startswith("is not valid JSON (")
+    [empty] = from_lines.errors[9].problems
+    assert str(empty) == "case: is empty; expected a JSON object"

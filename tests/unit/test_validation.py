@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from backmice.engine.contract import input_schema
+from backmice.engine.decoding import LineDecoder
 from backmice.engine.validation import LUMP_DESCRIPTORS, PAIN_DESCRIPTORS, CaseReader
 from backmice.errors import InvalidCase
 from tests.conftest import SPEC_EXAMPLE
@@ -206,3 +209,91 @@ def test_the_fast_check_agrees_with_the_json_schema(doc: dict[str, Any]) -> None
     except InvalidCase:
         fast_ok = False
     assert fast_ok == schema_ok, _schema_validator.iter_errors(doc)
+
+
+# --- the line decoder and the JSON Schema accept exactly the same JSON text ---------
+
+
+def json_text(value: object, style: str) -> bytes:
+    """`value` as JSON text, written one of several ways that a JSON parser must read
+    alike: compact, spaced, ASCII-only (escapes), keys with escaped letters, numbers in
+    exponent form or with 17 significant digits, whole floats as 40.0 or 4e1."""
+    if style == "compact":
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    if style == "spaced":
+        return json.dumps(value, ensure_ascii=True).encode()
+
+    def write(v: object) -> str:
+        if isinstance(v, dict):
+            items = (f"{key(k)}: {write(x)}" for k, x in v.items())
+            return "{ " + " , ".join(items) + " }"
+        if isinstance(v, list):
+            return "[" + ",".join(write(x) for x in v) + "]"
+        if isinstance(v, float) and style == "long numbers":
+            return f"{v:.17e}" if v else "0.0e+0"
+        if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+            return f"{int(v)}e0" if style == "exponents" else f"{int(v)}.0"
+        return json.dumps(v, ensure_ascii=False)
+
+    def key(k: str) -> str:
+        # a key spelt with escapes is the same key
+        return '"' + "".join(f"\\u{ord(c):04x}" if c in "aeiou" else c for c in k) + '"'
+
+    return write(value).encode()
+
+
+TEXT_STYLES = ("compact", "spaced", "escaped keys", "long numbers", "exponents")
+decoder = LineDecoder(reader.codebook)
+
+
+@settings(max_examples=600, deadline=None)
+@given(near_valid_cases, st.sampled_from(TEXT_STYLES))
+def test_the_line_decoder_agrees_with_the_json_schema(doc: dict[str, Any], style: str) -> None:
+    line = json_text(doc, style)
+    parsed = orjson.loads(line)
+    schema_ok = _schema_validator.is_valid(parsed)
+    _, setting_codes = decoder.scan([line])
+    assert (setting_codes[0] >= 0) == schema_ok, (line, list(_schema_validator.iter_errors(parsed)))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"",
+        b"   ",
+        b"not json",
+        b"[]",
+        b"null",
+        b'"a case"',
+        b'{"age": 40',
+        b'{"age": 40}}',
+        b'{"age": 40,}',
+        b'{"age": NaN}',
+        b'{"findings": {"duration_weeks": 1e999}}',
+        b'{"findings": null}',
+        b'{"id": null}',
+        b'{"id": "\\ud800"}',  # a lone surrogate is no text
+        b'{"id": "\xff"}',  # nor are bytes that are not UTF-8
+        b'\xef\xbb\xbf{"age": 40}',  # a byte-order mark is not JSON
+        b'{"findings": {"tender": 1}}',
+        b'{"findings": {"lump_present": false, "mobile": true}}',
+        b'{"findings": {"pain_present": false, "radiation": "none"}}',
+        b'{"findings": {"lump_count": 9007199254740993}}',
+        b'{"age": 40.5}',
+    ],
+)
+def test_the_line_decoder_leaves_every_line_it_cannot_accept_to_the_reader(line: bytes) -> None:
+    _, setting_codes = decoder.scan([b'{"age": 40}', line, b"{}"])
+    assert setting_codes.tolist()[0] >= 0 and setting_codes.tolist()[2] >= 0
+    assert setting_codes.tolist()[1] == -1
+
+
+def test_the_line_decoder_refuses_only_what_the_reader_then_accepts() -> None:
+    # the two kinds of valid line it leaves to the reader (see decoding's docstring)
+    for line in (
+        b'{"findings": {"duration_weeks": 100000000000000000000}}',  # orjson: a float
+        b'{"age": 300, "age": 40}',  # orjson keeps the last
+    ):
+        _, setting_codes = decoder.scan([line])
+        assert setting_codes.tolist() == [-1]
+        reader.read(orjson.loads(line))  # valid: no InvalidCase

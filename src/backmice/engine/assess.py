@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ import numpy.typing as npt
 
 from backmice.engine.compiled import DEFAULT_SAMPLES, CompiledModel
 from backmice.engine.contract import DISCLAIMER, PLAIN_DISCLAIMER, RESULT_SCHEMA_TAG
-from backmice.engine.inference import Scores, score, score_few
+from backmice.engine.decoding import LineDecoder, parse_line
+from backmice.engine.inference import Scores, Workspace, score, score_few
 from backmice.engine.safety import SafetyRules, most_urgent, urgency
 from backmice.engine.validation import Case, CaseReader, Codebook, FindingCodes
 from backmice.errors import InvalidCase, KnowledgeBaseError
@@ -50,7 +52,8 @@ class ScoredBatch:
 
 
 class Engine:
-    """Inference over one knowledge base. Build once, reuse: it holds no per-case state."""
+    """Inference over one knowledge base. Build once, reuse: it holds no per-case state,
+    only the scratch arrays each thread that scores a batch works in."""
 
     def __init__(self, kb: KnowledgeBase | None = None, samples: int = DEFAULT_SAMPLES) -> None:
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
@@ -71,7 +74,16 @@ class Engine:
                 f"the knowledge base's states do not match the input schema: {exc}"
             ) from None
         self._codes = self.reader.codebook.findings
+        self.decoder = LineDecoder(self.reader.codebook)  # the same, for JSON text
         self._safety = SafetyRules(self.kb)
+        self._workspaces = threading.local()  # scratch arrays of `score`, one per thread
+
+    def _workspace(self) -> Workspace:
+        """This thread's scratch arrays for `score`, made on first use and kept."""
+        work: Workspace | None = getattr(self._workspaces, "work", None)
+        if work is None:
+            work = self._workspaces.work = Workspace(self.model)
+        return work
 
     def _codebook(self) -> Codebook:
         """Each valid value's code is its table row, so a checked case is encoded too."""
@@ -123,7 +135,7 @@ class Engine:
             chunk = cases[start : start + BATCH_CHUNK]
             rows = [self.rows(c) for c in chunk]
             settings = np.array([self.model.setting_index[c.setting] for c in chunk])
-            scores = score(self.model, np.array(rows), settings, intervals=intervals)
+            scores = score(self.model, np.array(rows), settings, intervals, self._workspace())
             out.extend(
                 self._result(c, r, scores, n)
                 for n, (c, r) in enumerate(zip(chunk, rows, strict=True))
@@ -153,7 +165,8 @@ class Engine:
     ) -> Iterator[Result | InvalidCase]:
         if pending:
             rows = np.array([r for _, r, _ in pending])
-            scores = score(self.model, rows, np.array([s for _, _, s in pending]))
+            settings = np.array([s for _, _, s in pending])
+            scores = score(self.model, rows, settings, work=self._workspace())
         for outcome in outcomes:
             if isinstance(outcome, InvalidCase):
                 yield outcome
@@ -171,7 +184,33 @@ class Engine:
         errors = {
             n: InvalidCase(self.reader.problems(docs[n])) for n in np.flatnonzero(~valid).tolist()
         }
-        scores = score(self.model, codes[positions], settings[positions], intervals=intervals)
+        scores = score(
+            self.model, codes[positions], settings[positions], intervals, self._workspace()
+        )
+        return ScoredBatch(scores=scores, positions=positions, errors=errors)
+
+    def score_lines(self, lines: Sequence[bytes], intervals: bool = True) -> ScoredBatch:
+        """`score_batch` for JSON text, one case per line (a JSONL batch), checked and
+        encoded in compiled code (`LineDecoder`). A line the decoder does not accept
+        is parsed and read the ordinary way: scored if it is valid after all, given
+        its full list of problems if not (a line that is not JSON: its syntax error)."""
+        codes, settings = self.decoder.scan(lines)
+        errors: dict[int, InvalidCase] = {}
+        for n in np.flatnonzero(settings < 0).tolist():
+            try:
+                doc = parse_line(lines[n])
+            except InvalidCase as exc:
+                errors[n] = exc
+                continue
+            case_codes, case_setting = self.reader.scan([doc])
+            if case_setting[0] < 0:
+                errors[n] = InvalidCase(self.reader.problems(doc))
+            else:
+                codes[n], settings[n] = case_codes[0], case_setting[0]
+        positions = np.flatnonzero(settings >= 0)
+        scores = score(
+            self.model, codes[positions], settings[positions], intervals, self._workspace()
+        )
         return ScoredBatch(scores=scores, positions=positions, errors=errors)
 
     # --- building one result ---------------------------------------------------------

@@ -9,7 +9,9 @@ the same documents.
 
 The fast check also encodes: given a `Codebook` (the engine builds one from its
 tables), each value it accepts is turned into its integer code on the way, so a
-batch is checked and encoded in one pass (`CaseReader.scan`).
+batch is checked and encoded in one pass (`CaseReader.scan`). For JSON text,
+`decoding.LineDecoder` does the same in compiled code, and leaves every line it does
+not accept to this reader.
 """
 
 from __future__ import annotations
@@ -31,12 +33,17 @@ from backmice.errors import InvalidCase, Problem
 from backmice.knowledge.model import Value
 
 __all__ = [
+    "DEFAULT_SETTING",
     "LUMP_DESCRIPTORS",
+    "MAX_INTEGER",
     "PAIN_DESCRIPTORS",
+    "PAIN_IMPLYING",
     "Case",
     "CaseReader",
     "Codebook",
     "FindingCodes",
+    "Rule",
+    "rule_of",
 ]
 
 #: Findings that describe a lump: an error while lump_present is false (spec section 1).
@@ -56,7 +63,8 @@ PAIN_DESCRIPTORS = ("pain_character", "radiation")
 #: false, which the format allows, but they imply pain when pain_present is not given).
 PAIN_IMPLYING = ("night_pain", "pain_worse_with_pressure")
 
-_DEFAULT_SETTING = "primary_care"
+#: The setting of a case that names none (spec section 1).
+DEFAULT_SETTING = "primary_care"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +110,9 @@ class Codebook:
 
 
 @dataclass(frozen=True, slots=True)
-class _Rule:
+class Rule:
+    """What the schema allows for one value: its kind and bounds."""
+
     kind: str  # boolean, enum, integer, number
     enum: frozenset[str]
     minimum: float | None
@@ -110,9 +120,10 @@ class _Rule:
     exclusive_minimum: float | None
 
 
-def _rule(schema: Mapping[str, Any]) -> _Rule:
+def rule_of(schema: Mapping[str, Any]) -> Rule:
+    """The `Rule` of one property of the input schema."""
     kind = "enum" if "enum" in schema else str(schema.get("type"))
-    return _Rule(
+    return Rule(
         kind=kind,
         enum=frozenset(schema.get("enum", ())),
         minimum=schema.get("minimum"),
@@ -126,7 +137,7 @@ def _rule(schema: Mapping[str, Any]) -> _Rule:
 MAX_INTEGER = 2**53
 
 
-def _number_ok(value: object, rule: _Rule) -> bool:
+def _number_ok(value: object, rule: Rule) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     if isinstance(value, int) and abs(value) > MAX_INTEGER:
@@ -143,7 +154,7 @@ def _number_ok(value: object, rule: _Rule) -> bool:
     return rule.exclusive_minimum is None or value > rule.exclusive_minimum
 
 
-def _value_ok(value: object, rule: _Rule) -> bool:
+def _value_ok(value: object, rule: Rule) -> bool:
     if rule.kind == "boolean":
         return isinstance(value, bool)
     if rule.kind == "enum":
@@ -202,7 +213,7 @@ def _implied(findings: Mapping[str, Value]) -> tuple[str, ...] | None:
     return implied
 
 
-def _spec(rule: _Rule, codes: FindingCodes) -> tuple[Any, ...]:
+def _spec(rule: Rule, codes: FindingCodes) -> tuple[Any, ...]:
     """One finding's fast check as a flat tuple, cheap to unpack in the hot loop."""
     if rule.kind == "boolean":
         return (_BOOLEAN, codes.index, codes.states[True], codes.states[False])
@@ -264,9 +275,9 @@ class CaseReader:
         self._settings = frozenset(top["setting"]["enum"])
         self._schema_tag = top["schema"]["const"]
         self._id_max = int(top["id"]["maxLength"])
-        self._age = _rule(top["age"])
-        self._sex = _rule(top["sex"])
-        self._rules = {k: _rule(v) for k, v in top["findings"]["properties"].items()}
+        self._age = rule_of(top["age"])
+        self._sex = rule_of(top["sex"])
+        self._rules = {k: rule_of(v) for k, v in top["findings"]["properties"].items()}
         book = codebook if codebook is not None else self._placeholder_codebook(top)
         rules = {"age": self._age, "sex": self._sex, **self._rules}
         if set(book.findings) != set(rules) or set(book.settings) != self._settings:
@@ -356,7 +367,7 @@ class CaseReader:
                 return -1
         elif "id" in doc:
             return -1
-        setting = doc.get("setting", _DEFAULT_SETTING)
+        setting = doc.get("setting", DEFAULT_SETTING)
         if not isinstance(setting, str) or setting not in self._setting_codes:
             return -1
         findings = doc.get("findings", _NO_FINDINGS)
@@ -416,7 +427,7 @@ class CaseReader:
             values[gate] = True
         return Case(
             id=doc.get("id"),
-            setting=doc.get("setting", _DEFAULT_SETTING),
+            setting=doc.get("setting", DEFAULT_SETTING),
             values=values,
             implied=frozenset(implied),
         )
