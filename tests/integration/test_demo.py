@@ -21,6 +21,7 @@ from backmice.care.injection_test import read_injection_test
 from backmice.engine import Engine
 from backmice.errors import InvalidRecord, Problem, RecordConflict
 from backmice.records import demo, domain, services, stored_json
+from backmice.records.body_map import suggest
 from backmice.records.demo import DEFAULT_START, CohortSummary, generate_cohort
 from backmice.records.orm import CompressedJSON, UTCDateTime
 from backmice.records.repository import FakeAuditLog, field_values
@@ -230,6 +231,8 @@ def test_every_record_is_one_the_services_accept(store: RecordStore, engine: Eng
             or (n.side == "right" and n.x > 50)
             or (n.side == "midline" and 45 <= n.x <= 55)
         ), (n.side, n.x)
+        # where the map's drawn landmarks put the dot, and so what the web page suggests
+        assert suggest(n.x, n.y)[1] == n.region, (n.x, n.y, n.region)
         times += [("nodule.created_at", n.created_at), ("nodule.updated_at", n.updated_at)]
     for s in _all(store, "nodule_sizes"):
         assert isinstance(s.size_cm, float) and 0 < s.size_cm <= 50

@@ -67,6 +67,7 @@ from backmice.errors import BackmiceError, InvalidRecord, Problem, RecordConflic
 from backmice.knowledge import default_knowledge
 from backmice.knowledge.model import KnowledgeBase
 from backmice.records import domain, stored_json
+from backmice.records.body_map import suggest
 from backmice.records.orm import TABLES, CompressedJSON, UTCDateTime
 from backmice.records.store import RecordStore
 from backmice.records.unit_of_work import REPOSITORIES, AbstractUnitOfWork, SqlAlchemyUnitOfWork
@@ -112,8 +113,11 @@ _NOTES = (
 _AGENTS = ("lidocaine 1%", "lidocaine 2%", "bupivacaine 0.25%")
 _CONSISTENCY = ("rubbery", "rubbery", "rubbery", "soft", "firm")
 
-#: Region -> share of nodules, and its box (x_low, x_high, y_low, y_high) on the
-#: person's LEFT side (x < 50 seen from behind); the right side mirrors it (x -> 100 - x).
+#: Region -> share of nodules, and a box (x_low, x_high, y_low, y_high) on the person's
+#: LEFT side (x < 50 seen from behind; the right side mirrors it, x -> 100 - x) that
+#: holds the region; a point is drawn in the box until the body map
+#: (`records.body_map.suggest`) places it in the region, so the dots sit where the
+#: drawn landmarks say.
 _REGION_WEIGHTS = (
     ("posterior_iliac_crest", 0.42),
     ("sacroiliac", 0.25),
@@ -123,12 +127,12 @@ _REGION_WEIGHTS = (
     ("flank", 0.02),
 )
 _REGION_BOX = {
-    "posterior_iliac_crest": (22.0, 38.0, 48.0, 60.0),
+    "posterior_iliac_crest": (14.0, 44.0, 38.0, 64.0),
     "sacroiliac": (38.0, 45.0, 60.0, 75.0),
     "lumbar_paraspinal": (36.0, 46.0, 15.0, 48.0),
     "lumbosacral": (43.0, 48.5, 52.0, 64.0),
     "buttock": (18.0, 42.0, 74.0, 94.0),
-    "flank": (6.0, 22.0, 10.0, 45.0),
+    "flank": (6.0, 30.0, 8.0, 50.0),
 }
 _REGIONS = tuple(r for r, _ in _REGION_WEIGHTS)
 _REGION_CUM = tuple(
@@ -1068,21 +1072,17 @@ class _PatientMaker:
         for number in range(1, count + 1):
             region = _REGIONS[_pick(rng, _REGION_CUM)]
             side = rng.choice(("left", "right")) if bilateral else usual_side
-            x_low, x_high, y_low, y_high = _REGION_BOX[region]
-            x = rng.uniform(x_low, x_high)
             if region == "lumbosacral" and rng.random() < 0.3:
-                side, x = "midline", rng.uniform(48.5, 51.5)
-            elif side == "right":
-                x = 100.0 - x
-            y = rng.uniform(y_low, y_high)
+                side = "midline"
+            x, y = _place(rng, region, side)
             visit = 0 if len(times) == 1 or rng.random() < 0.85 else rng.randrange(len(times))
             size = _size(usual_size * rng.lognormvariate(0.0, 0.45))
             nodule_id = _uuid(rng)
             row: Row = {
                 "id": nodule_id,
                 "patient_id": patient_id,
-                "x": round(x, 1),
-                "y": round(y, 1),
+                "x": x,
+                "y": y,
                 "side": side,
                 "region": region,
                 "label": f"N{number}",
@@ -1303,6 +1303,20 @@ class _PatientMaker:
             "sex": sex,
             "findings": findings,
         }
+
+
+def _place(rng: random.Random, region: str, side: str) -> tuple[float, float]:
+    """A point (to 0.1 map unit) that the body map suggests as `region`."""
+    x_low, x_high, y_low, y_high = _REGION_BOX[region]
+    if side == "midline":
+        x_low, x_high = 48.5, 51.5
+    for _ in range(1000):  # each box is mostly its region: a few draws suffice
+        x = rng.uniform(x_low, x_high)
+        x = round(100.0 - x if side == "right" else x, 1)
+        y = round(rng.uniform(y_low, y_high), 1)
+        if suggest(x, y)[1] == region:
+            return x, y
+    raise RuntimeError(f"no point of the {region} box is suggested as {region}")
 
 
 def _nodule_end(course: _Course, times: list[dt.datetime], nodule_id: str) -> dt.datetime:
