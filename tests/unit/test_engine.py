@@ -506,13 +506,13 @@ def test_the_sampled_tables_add_up_exactly_in_single_precision(engine: Engine) -
 
 
 def test_a_batch_of_nothing_or_of_invalid_documents_scores_nothing(engine: Engine) -> None:
-    for docs in ([], ["not a case"]):
-        batch = engine.score_batch(docs)
-        assert batch.scores.posterior.shape == (0, 15)
-        assert batch.scores.interval.shape == (0, 15, 2)
-        assert batch.scores.likelihood_ratio.shape == (0, 15)
-        assert batch.scores.offsets.tolist() == [0]
-        assert sorted(batch.errors) == list(range(len(docs)))
+    for docs, lines in (([], []), (["not a case"], [b"not a case"])):
+        for batch in (engine.score_batch(docs), engine.score_lines(lines)):
+            assert batch.scores.posterior.shape == (0, 15)
+            assert batch.scores.interval.shape == (0, 15, 2)
+            assert batch.scores.likelihood_ratio.shape == (0, 15)
+            assert batch.scores.offsets.tolist() == [0]
+            assert sorted(batch.errors) == list(range(len(docs)))
 
 
 def test_batch_scores_are_those_of_the_full_results(kb: KnowledgeBase, engine: Engine) -> None:

@@ -243,7 +243,8 @@ class Workspace:
         ranks = len(model.interval_ranks)
         self.ranked: SampleArray = np.empty((step, n_conditions, ranks), dtype=dtype)
         self.scaled: FloatArray = np.empty((step, n_conditions, ranks))
-        self.half: FloatArray = np.empty((step, n_conditions, ranks // 2))
+        #: the weight of each of `model.interval_ranks`, below and above by turns
+        self.rank_weights: FloatArray = model.interval_weights.T.reshape(-1).copy()
         self.likelihood: FloatArray = np.empty((pairs, n_conditions))
         self.pair_post: FloatArray = np.empty((pairs, n_conditions))
         self.numerator: FloatArray = np.empty((pairs, n_conditions))
@@ -354,12 +355,11 @@ def _intervals_into(
     np.matmul(weights, ratio, out=sums)
     ratio /= sums
     ratio.view(np.int32 if dtype == np.float32 else np.int64).sort(axis=-1)
-    ranked, scaled, half = work.ranked[:n_cases], work.scaled[:n_cases], work.half[:n_cases]
+    ranked, scaled = work.ranked[:n_cases], work.scaled[:n_cases]
     np.take(ratio, model.interval_ranks, axis=2, out=ranked, mode="clip")
     np.multiply(ranked, post[..., None], out=scaled)
-    np.multiply(scaled[..., 0::2], model.interval_weights[0], out=out)
-    np.multiply(scaled[..., 1::2], model.interval_weights[1], out=half)
-    out += half
+    scaled *= work.rank_weights  # each rank's weight: the products of `_intervals`
+    np.add(scaled[..., 0::2], scaled[..., 1::2], out=out)
 
 
 def _likelihood_ratios(
