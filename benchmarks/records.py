@@ -4,7 +4,8 @@ Prints, for SQLite (a file in a temporary directory) and PostgreSQL:
 * the time to generate and load the demo cohort (`backmice.records.demo`) of
   --patients patients (default 100,000: about a million pain scores) plus one patient
   with --large-nodules nodules, and the rate in rows per second, counting every row
-  inserted in every table (audit events included);
+  inserted in every table (audit events included); also the CPU time that took (on a
+  machine shared with other work it says more than the rate) and the database's size;
 * p50 and p95 of the time to load one patient's full timeline (`services.timeline`
   through `store.run`: reads, the audit event and the commit), over --timelines random
   patients, and separately for the patient with many nodules (50 loads; then again
@@ -26,6 +27,7 @@ import gc
 import os
 import platform
 import random
+import resource
 import sqlite3
 import sys
 import tempfile
@@ -59,7 +61,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def load(
     store: RecordStore, args: argparse.Namespace, engine: Engine
-) -> tuple[CohortSummary, float]:
+) -> tuple[CohortSummary, float, tuple[float, ...]]:
     step = max(1, args.patients // 10)
     marks = iter(range(step, args.patients + step + 1, step))
     next_mark = next(marks)
@@ -72,6 +74,7 @@ def load(
                 next_mark = next(marks, sys.maxsize)
 
     start = time.perf_counter()
+    cpu_before = _cpu_seconds()
     summary = generate_cohort(
         store,
         args.patients,
@@ -82,7 +85,16 @@ def load(
         assessments=not args.no_assessments,
         batch_size=args.batch_size,
     )
-    return summary, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    cpu = tuple(after - before for after, before in zip(_cpu_seconds(), cpu_before, strict=True))
+    return summary, seconds, cpu
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """User + system CPU time of this process, and of its finished child processes."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def timeline_ms(store: RecordStore, patient_id: str) -> float:
@@ -103,12 +115,16 @@ def timelines(store: RecordStore, ids: list[str], repeat: int = 1) -> list[float
 def run_backend(name: str, url: str, args: argparse.Namespace, engine: Engine) -> None:
     store = RecordStore.open(url)
     try:
-        summary, seconds = load(store, args, engine)
+        summary, seconds, (here, workers) = load(store, args, engine)
         counts = summary.counts()
         rate = summary.rows / seconds
         print(
             f"  load: {summary.rows:,} rows in {seconds:.1f} s = {rate:,.0f} rows/s "
             f"[target >= {LOAD_TARGET:,} rows/s] {'ok' if rate >= LOAD_TARGET else 'MISSED'}"
+        )
+        print(
+            f"    CPU time: {here:.1f} s in this process, {workers:.1f} s in its worker "
+            "processes (the database server's is not counted)"
         )
         print(
             "    " + ", ".join(f"{k} {v:,}" for k, v in counts.items() if k != "patients"),
@@ -121,6 +137,11 @@ def run_backend(name: str, url: str, args: argparse.Namespace, engine: Engine) -
         if name == "SQLite":
             size = Path(make_url(url).database or "").stat().st_size
             print(f"    database file {size / 1e6:,.0f} MB")
+        else:
+            with store.engine.connect() as connection:
+                size = connection.execute(text("SELECT pg_database_size(current_database())"))
+                print(f"    database {int(size.scalar_one()) / 1e6:,.0f} MB")
+                connection.rollback()
         with store.engine.connect() as connection:
             ids = sorted(connection.execute(select(patients_table.c.id)).scalars())
             connection.rollback()
