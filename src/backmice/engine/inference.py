@@ -223,7 +223,7 @@ class Workspace:
     pass it to every call: fresh temporaries of a megabyte or more cost more than the
     arithmetic on them, as the allocator hands such blocks back to the system and
     each call page-faults them in again (measured here: up to a third of a batch's scoring time).
-    About 8 MB for knowledge base 2026.11.0."""
+    About 7 MB for knowledge base 2026.11.0."""
 
     def __init__(self, model: CompiledModel) -> None:
         step = _STEP
