@@ -14,6 +14,7 @@ from backmice.records import services as s
 from backmice.records.demo import generate_cohort
 from backmice.records.store import RecordStore
 from backmice.records.unit_of_work import REPOSITORIES, AbstractUnitOfWork
+from tests.equality import same_in_order
 from tests.integration.test_records_store import ACTOR, WHEN, full_record
 
 
@@ -50,15 +51,6 @@ def _timeline_from_objects(uow: AbstractUnitOfWork, patient_id: str) -> dict[str
     }
 
 
-def _same_in_order(a: Any, b: Any) -> bool:
-    """Equal, and every dict's keys in the same order."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return list(a) == list(b) and all(_same_in_order(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same_in_order(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
-
-
 def _with_a_second_visit(store: RecordStore, patient: domain.Patient) -> None:
     """More of everything, some of it at the same time as the first visit (ties)."""
     later = WHEN + dt.timedelta(days=30)
@@ -87,7 +79,7 @@ def test_the_timeline_is_what_the_domain_objects_give(store: RecordStore) -> Non
     timeline = store.run(lambda u: s.timeline(u, ACTOR, patient.id))
     assert store.run(lambda u: u.audit.count()) == before + 1  # read, and audited
     expected = store.run(lambda u: _timeline_from_objects(u, patient.id))
-    assert _same_in_order(timeline, expected)
+    assert same_in_order(timeline, expected)
     assert len(timeline["events"]) == 10 and len(timeline["nodules"]) == 2
     assert [len(n["sizes"]) for n in timeline["nodules"]] == [1, 2]
 
@@ -101,7 +93,7 @@ def test_a_demo_patient_with_many_nodules_reads_the_same(
     for patient_id in ids:
         timeline = store.run(lambda u, p=patient_id: s.timeline(u, ACTOR, p))
         expected = store.run(lambda u, p=patient_id: _timeline_from_objects(u, p))
-        assert _same_in_order(timeline, expected)
+        assert same_in_order(timeline, expected)
 
 
 def test_field_dicts_are_the_objects_fields(store: RecordStore) -> None:
@@ -112,19 +104,19 @@ def test_field_dicts_are_the_objects_fields(store: RecordStore) -> None:
         for name in REPOSITORIES:
             repository = getattr(uow, name)
             objects = [_fields(i) for i in repository.where()]
-            assert _same_in_order(repository.fields_where(), objects), name
+            assert same_in_order(repository.fields_where(), objects), name
         nodule_ids = [n.id for n in uow.nodules.for_patient(patient.id)]
         scores = uow.pain_scores
-        assert _same_in_order(
+        assert same_in_order(
             scores.fields_for_patient(patient.id),
             [_fields(i) for i in scores.for_patient(patient.id)],
         )
         unlinked = scores.fields_where(patient_id=patient.id, nodule_id=None)
         assert unlinked and all(f["nodule_id"] is None for f in unlinked)
-        assert _same_in_order(
+        assert same_in_order(
             unlinked, [_fields(i) for i in scores.where(patient_id=patient.id, nodule_id=None)]
         )
-        assert _same_in_order(
+        assert same_in_order(
             uow.nodule_sizes.fields_where_in("nodule_id", nodule_ids),
             [_fields(i) for i in uow.nodule_sizes.where_in("nodule_id", nodule_ids)],
         )

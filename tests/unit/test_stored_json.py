@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import math
 import threading
-from typing import Any
 
 import zstandard
 
 from backmice.engine import Engine
 from backmice.records import stored_json
+from tests.equality import same_in_order
 
 CASE = {
     "schema": "backmice.assessment/1",
@@ -20,14 +20,6 @@ CASE = {
     "sex": "female",
     "findings": {"lump_present": True, "location": "sacroiliac", "size_cm": 2.0},
 }
-
-
-def _same_in_order(a: Any, b: Any) -> bool:
-    if isinstance(a, dict) and isinstance(b, dict):
-        return list(a) == list(b) and all(_same_in_order(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same_in_order(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
 
 
 def test_a_result_is_stored_as_a_zstd_frame_a_quarter_of_its_size(engine: Engine) -> None:
@@ -39,14 +31,14 @@ def test_a_result_is_stored_as_a_zstd_frame_a_quarter_of_its_size(engine: Engine
     # any zstd reader gets the JSON back: nothing here but a standard frame
     assert zstandard.ZstdDecompressor().decompress(stored) == data
     # the same values, floats to the last bit, keys in the same order
-    assert _same_in_order(stored_json.unpack(stored), result)
+    assert same_in_order(stored_json.unpack(stored), result)
 
 
 def test_plain_json_text_or_bytes_is_read_as_it_was() -> None:
     value = {"b": [1, 2.5, None, True], "a": "é", "c": {"x": -0.1}}
     text = json.dumps(value)
-    assert _same_in_order(stored_json.unpack(text), value)
-    assert _same_in_order(stored_json.unpack(text.encode()), value)
+    assert same_in_order(stored_json.unpack(text), value)
+    assert same_in_order(stored_json.unpack(text.encode()), value)
 
 
 def test_what_json_dumps_writes_but_orjson_refuses_is_still_read() -> None:
